@@ -1,0 +1,205 @@
+"""The model zoo: every architecture digitpad can train or load, by name.
+
+All models take a batch of normalized images, shape (B, 1, 28, 28) float (see
+`trainer.data.normalize`; models do not normalize), and return (B, 10) logits.
+
+Parameter names follow the classic scripts each model comes from, so a bare
+``torch.save(model.state_dict(), ...)`` written by those scripts loads here unchanged
+(`trainer.checkpoint` infers the architecture from the keys and shapes). Constructor
+arguments are plain JSON-like values because checkpoints store them as ``model_args``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+IMAGE_PIXELS = 28 * 28
+NUM_CLASSES = 10
+
+# fnn-dropout: wide enough that dropping half the hidden units still leaves plenty to learn with
+FNN_DROPOUT_HIDDEN = [512, 256]
+FNN_DROPOUT_P = 0.5
+
+# digitnet: base channel count (doubled per stage) and dropout before the classifier
+DIGITNET_WIDTH = 32
+DIGITNET_DROPOUT = 0.25
+
+
+class FNN(nn.Module):
+    """Two-hidden-layer ReLU MLP: 784 -> hidden[0] -> hidden[1] -> 10, optional dropout after each hidden layer.
+
+    Layer names ``fc1``, ``fc2``, ``fc3`` as in the coursework scripts.
+    """
+
+    def __init__(self, hidden: list[int] | tuple[int, int] = (128, 64), dropout: float = 0.0) -> None:
+        super().__init__()
+        h1, h2 = (int(h) for h in hidden)
+        self.fc1 = nn.Linear(IMAGE_PIXELS, h1)
+        self.fc2 = nn.Linear(h1, h2)
+        self.fc3 = nn.Linear(h2, NUM_CLASSES)
+        self.dropout = nn.Dropout(float(dropout))  # no parameters: keys stay those of the plain MLP
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.flatten(1)
+        x = self.dropout(F.relu(self.fc1(x)))
+        x = self.dropout(F.relu(self.fc2(x)))
+        return self.fc3(x)
+
+
+class CNN(nn.Module):
+    """conv(1->10, 5) -> maxpool 2 -> ReLU -> conv(10->20, 5) -> maxpool 2 -> ReLU -> linear 320 -> 10."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.fc1 = nn.Linear(320, NUM_CLASSES)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))  # (B, 10, 12, 12)
+        x = F.relu(F.max_pool2d(self.conv2(x), 2))  # (B, 20, 4, 4)
+        return self.fc1(x.flatten(1))
+
+
+class TutorialCNN(nn.Module):
+    """The PyTorch MNIST tutorial net: CNN with Dropout2d after conv2 and a 320 -> 50 -> 10 head with dropout.
+
+    Attribute names (conv1, conv2, conv2_drop, fc1, fc2) are the tutorial's. The tutorial returns
+    log_softmax; this returns the logits before it (same argmax, same cross-entropy).
+    """
+
+    def __init__(self, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d(float(dropout))
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, NUM_CLASSES)
+        self.p = float(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = F.relu(self.fc1(x.flatten(1)))
+        x = F.dropout(x, p=self.p, training=self.training)
+        return self.fc2(x)
+
+
+def _conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    # no conv bias: the BatchNorm shift that follows makes it redundant
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class DigitNet(nn.Module):
+    """digitpad's bundled model: a small VGG-style CNN with BatchNorm, sized for CPU training.
+
+    With w = width (32 by default)::
+
+        28x28: conv3x3(1->w) BN ReLU, maxpool 2
+        14x14: conv3x3(w->2w) BN ReLU, conv3x3(2w->2w) BN ReLU, maxpool 2
+         7x7:  conv3x3(2w->4w) BN ReLU, global average pool
+        head:  dropout, linear 4w -> 10
+
+    Only one convolution runs at full 28x28 resolution: a second one there (the usual VGG
+    pattern) costs more than the whole rest of the net and halved training throughput on a
+    2-core CPU for little accuracy. The receptive field of the last convolution (22 px) covers
+    a whole MNIST digit (20 px box), so global average pooling loses nothing essential.
+    """
+
+    def __init__(self, width: int = DIGITNET_WIDTH, dropout: float = DIGITNET_DROPOUT) -> None:
+        super().__init__()
+        w = int(width)
+        self.features = nn.Sequential(
+            *_conv_bn_relu(1, w),
+            nn.MaxPool2d(2),
+            *_conv_bn_relu(w, 2 * w),
+            *_conv_bn_relu(2 * w, 2 * w),
+            nn.MaxPool2d(2),
+            *_conv_bn_relu(2 * w, 4 * w),
+        )
+        self.dropout = nn.Dropout(float(dropout))
+        self.fc = nn.Linear(4 * w, NUM_CLASSES)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.features(x).mean(dim=(2, 3))  # global average pool -> (B, 4w)
+        return self.fc(self.dropout(x))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registered architecture: what the app shows in its form, and how to build it."""
+
+    name: str
+    description: str  # one line: the layers
+    source: str  # one line: where the design comes from and what it is known to reach
+    factory: Callable[..., nn.Module]
+    default_args: dict = field(default_factory=dict)  # JSON-like; stored in checkpoints as model_args
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="fnn",
+            description="MLP 784-128-64-10, ReLU",
+            source="the classic coursework multilayer perceptron (reported ~97.6% MNIST test accuracy)",
+            factory=FNN,
+            default_args={"hidden": [128, 64], "dropout": 0.0},
+        ),
+        ModelSpec(
+            name="fnn-dropout",
+            description=f"MLP 784-{FNN_DROPOUT_HIDDEN[0]}-{FNN_DROPOUT_HIDDEN[1]}-10, ReLU, dropout {FNN_DROPOUT_P}",
+            source="dropout MLP after Hinton et al. 2012 / Srivastava et al. 2014 (dropout 0.5 on hidden units)",
+            factory=FNN,
+            default_args={"hidden": list(FNN_DROPOUT_HIDDEN), "dropout": FNN_DROPOUT_P},
+        ),
+        ModelSpec(
+            name="cnn",
+            description="conv 1-10 (5x5), pool, ReLU, conv 10-20 (5x5), pool, ReLU, linear 320-10",
+            source="the classic coursework CNN (reported ~99% MNIST test accuracy)",
+            factory=CNN,
+            default_args={},
+        ),
+        ModelSpec(
+            name="cnn-dropout",
+            description="cnn with Dropout2d after conv2 and a 320-50-10 head with dropout",
+            source="the PyTorch MNIST tutorial net (~97% after 3 SGD epochs); its state_dicts load as is",
+            factory=TutorialCNN,
+            default_args={"dropout": 0.5},
+        ),
+        ModelSpec(
+            name="digitnet",
+            description="BatchNorm CNN, 3x3 convs 32 / 64-64 / 128, global average pool, dropout, linear 128-10",
+            source="digitpad's bundled model: VGG-style design sized for fast CPU training; aims at >= 99.6% with augmentation",
+            factory=DigitNet,
+            default_args={"width": DIGITNET_WIDTH, "dropout": DIGITNET_DROPOUT},
+        ),
+    )
+}
+
+
+def model_names() -> list[str]:
+    """The registered architecture names, in registry order."""
+    return list(REGISTRY)
+
+
+def create_model(name: str, **model_args) -> nn.Module:
+    """A fresh model of architecture `name`; `model_args` override the spec's defaults.
+
+    Raises ValueError for an unknown name (listing the known ones) and TypeError for an
+    argument the architecture does not take.
+    """
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise ValueError(f"unknown model architecture {name!r}; choose one of: {', '.join(REGISTRY)}")
+    return spec.factory(**{**spec.default_args, **model_args})
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters (BatchNorm running statistics are buffers, not counted)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
