@@ -1,0 +1,174 @@
+"""How well do our models read digits people draw, and how fast? Prints one table (not a test).
+
+For every checkpoint given:
+  (a) MNIST test accuracy through `Recognizer.predict_batch`;
+  (b) accuracy on pen digits of the held-out writers (`trainer.pendigits.HELDOUT_WRITERS`), each placed
+      on a 400-px canvas at a random size (35-80% of the height) and position, through `predict_strokes`;
+  (c) the same drawings through a naive pipeline: the whole canvas rendered with the app's default pen
+      and resized to 28x28, which is what preprocessing is worth;
+  latency p50/p95 of `predict_strokes` (preprocessing included) next to the bare forward pass, one image,
+  one CPU thread. Then per-class accuracy and the confusion matrix of the first model on the pen digits.
+Seeded: the same command prints the same accuracies.
+
+    .venv/bin/python benchmarks/recognition.py --models assets/digitnet.pt fnn.pt cnn.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # run as a script from a checkout
+
+from digitpad.recognizer import Recognizer, bundled_model_path  # noqa: E402
+from trainer.data import read_idx  # noqa: E402
+from trainer.models import count_parameters  # noqa: E402
+from trainer.pendigits import (  # noqa: E402
+    CANVAS_SIZE,
+    HELDOUT_WRITERS,
+    default_pendigits_path,
+    load_pendigits,
+    random_placement,
+    split_by_writer,
+)
+
+SHARED_MNIST = REPO_ROOT.parent / "shared" / "mnist"
+NAIVE_PEN = 18            # px on the 400-px canvas: the app's default pen (0.045 of the paper side)
+LATENCY_WARMUP = 30       # calls before timing starts
+LATENCY_RUNS = 300        # timed calls of each kind
+
+
+@dataclass
+class Drawing:
+    label: int
+    strokes: list[np.ndarray]   # canvas pixels, y down, on a CANVAS_SIZE canvas
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", type=Path, default=[bundled_model_path()],
+                   help="checkpoints to compare; the first one gets the per-class report (default: the bundled model)")
+    p.add_argument("--data-dir", type=Path, default=SHARED_MNIST, help="MNIST IDX files (default: %(default)s)")
+    p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN pen-digits file (default: ../shared/pendigits)")
+    p.add_argument("--pen-samples", type=int, default=0, help="held-out pen digits to use, 0 = all (default: 0)")
+    p.add_argument("--mnist-samples", type=int, default=0, help="MNIST test images to use, 0 = all (default: 0)")
+    p.add_argument("--latency-runs", type=int, default=LATENCY_RUNS, help="timed calls (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="placement seed (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="device for the accuracy runs (default: %(default)s)")
+    return p.parse_args(argv)
+
+
+def heldout_drawings(path: Path | None, samples: int, seed: int) -> list[Drawing]:
+    """The held-out writers' digits, each placed once on the canvas at a seeded random size and position."""
+    path = path or default_pendigits_path()
+    if path is None:
+        sys.exit("pen digits not found: pass --pendigits or set $DIGITPAD_PENDIGITS")
+    _, heldout = split_by_writer(load_pendigits(path))
+    rng = np.random.default_rng(seed)
+    if samples and samples < len(heldout):
+        heldout = [heldout[i] for i in sorted(rng.choice(len(heldout), samples, replace=False))]
+    return [Drawing(d.label, random_placement(d.strokes, rng, canvas_size=CANVAS_SIZE)) for d in heldout]
+
+
+def naive_image(strokes: list[np.ndarray]) -> np.ndarray:
+    """The whole canvas as a naive drawing pad sends it: rendered with the app's pen, resized to 28x28."""
+    canvas = Image.new("L", (CANVAS_SIZE, CANVAS_SIZE), 0)
+    draw = ImageDraw.Draw(canvas)
+    r = NAIVE_PEN / 2
+    for stroke in strokes:
+        pts = [tuple(p) for p in np.asarray(stroke).tolist()]
+        if len(pts) > 1:
+            draw.line(pts, fill=255, width=NAIVE_PEN, joint="curve")
+        for x, y in pts:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    small = canvas.resize((28, 28), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(small, dtype=np.float32) / 255.0, 0.0, 1.0)
+
+
+def percentiles_ms(fn, inputs, runs: int) -> tuple[float, float]:
+    """p50 and p95 of fn(x) in milliseconds, cycling through inputs."""
+    for i in range(LATENCY_WARMUP):
+        fn(inputs[i % len(inputs)])
+    times = []
+    for i in range(runs):
+        x = inputs[i % len(inputs)]
+        start = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - start)
+    p50, p95 = np.percentile(np.array(times) * 1e3, [50, 95])
+    return float(p50), float(p95)
+
+
+def latency(path: Path, drawings: list[Drawing], runs: int) -> tuple[float, float, float, float]:
+    """(strokes p50, p95, forward p50, p95) in ms on one CPU thread."""
+    rec = Recognizer.load(path, device="cpu")
+    sample = [d.strokes for d in drawings[:100]]
+    s50, s95 = percentiles_ms(rec.predict_strokes, sample, runs)
+    norm = rec.checkpoint.normalization
+    x = ((torch.from_numpy(rec.predict_strokes(sample[0]).image) - norm["mean"]) / norm["std"]).view(1, 1, 28, 28)
+
+    def forward(t):
+        with torch.inference_mode():
+            rec.model(t)
+
+    f50, f95 = percentiles_ms(forward, [x], runs)
+    return s50, s95, f50, f95
+
+
+def confusion(labels: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    cm = np.zeros((10, 10), dtype=int)
+    np.add.at(cm, (labels, preds), 1)
+    return cm
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    images = read_idx(args.data_dir / "t10k-images-idx3-ubyte.gz")
+    mnist_labels = read_idx(args.data_dir / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    if args.mnist_samples:
+        images, mnist_labels = images[: args.mnist_samples], mnist_labels[: args.mnist_samples]
+    drawings = heldout_drawings(args.pendigits, args.pen_samples, args.seed)
+    pen_labels = np.array([d.label for d in drawings])
+    naive = np.stack([naive_image(d.strokes) for d in drawings])
+
+    torch.set_num_threads(1)  # one image, one core: what the canvas asks of the app
+    print(f"MNIST test: {len(images)} images; held-out pen digits: {len(drawings)} "
+          f"(writers {', '.join(map(str, HELDOUT_WRITERS))}), "
+          f"seed {args.seed}; latency: {args.latency_runs} calls, 1 CPU thread\n")
+    header = (f"{'model':<22} {'arch':<12} {'params':>8} {'MNIST':>7} {'pen':>7} {'naive':>7} "
+              f"{'strokes p50/p95 ms':>19} {'forward p50/p95 ms':>19}")
+    print(header)
+    print("-" * len(header))
+    first_preds = None
+    for path in args.models:
+        rec = Recognizer.load(path, device=args.device)
+        mnist_acc = float((rec.predict_batch(images).argmax(axis=1) == mnist_labels).mean())
+        preds = np.array([rec.predict_strokes(d.strokes).digit for d in drawings])
+        naive_preds = np.array([rec.predict_mnist_image(img).digit for img in naive])
+        first_preds = preds if first_preds is None else first_preds
+        s50, s95, f50, f95 = latency(path, drawings, args.latency_runs)
+        print(f"{rec.name:<22} {rec.arch:<12} {count_parameters(rec.model):>8} {mnist_acc:>7.2%} "
+              f"{(preds == pen_labels).mean():>7.2%} {(naive_preds == pen_labels).mean():>7.2%} "
+              f"{s50:>9.2f} / {s95:<7.2f} {f50:>9.2f} / {f95:<7.2f}", flush=True)
+
+    cm = confusion(pen_labels, first_preds)
+    print(f"\nPen digits through predict_strokes, {args.models[0].name}: per-class accuracy")
+    print("  " + "  ".join(f"{d}: {cm[d, d] / max(cm[d].sum(), 1):.1%}" for d in range(10)))
+    print("Confusion matrix (rows: true digit, columns: read as)")
+    print("      " + "".join(f"{d:>5}" for d in range(10)))
+    for d in range(10):
+        print(f"  {d}:  " + "".join(f"{n:>5}" for n in cm[d]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

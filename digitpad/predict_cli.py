@@ -1,0 +1,87 @@
+"""`digitpad predict digit.png [more.png ...] [--model path.pt] [--device D] [--json]`.
+
+Prints the digit and the ten probabilities for each file. A file that cannot be read (missing,
+not an image, blank) gets a one-line error on stderr; the other files are still processed and
+the exit status is 1 if any file failed. No Qt is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from trainer.errors import CheckpointError, DigitpadError
+
+EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digitpad predict",
+        description="Read the digit in one or more image files (PNG, JPEG, ...; dark-on-light or light-on-dark).",
+    )
+    parser.add_argument("files", nargs="+", type=Path, help="image files, one digit each")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="checkpoint to use (default: the bundled assets/digitnet.pt)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available, else CPU), cpu, cuda or mps (default: auto)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    return parser
+
+
+def run_predict(argv: list[str]) -> int:
+    """Entry point of the `digitpad predict` subcommand; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help or a usage error: argparse already printed
+        return int(exc.code or 0)
+    # Imported here so that `digitpad predict --help` stays instant (torch is slow to import).
+    from digitpad.recognizer import Recognizer
+
+    try:
+        rec = Recognizer.load(args.model, device=args.device)
+    except (CheckpointError, ValueError) as exc:
+        print(f"digitpad predict: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    results = [_predict_one(rec, path) for path in args.files]
+    if args.json:
+        doc = {"model": rec.name, "arch": rec.arch, "device": rec.device_name, "results": results}
+        print(json.dumps(doc, indent=2))
+    else:
+        for result in results:
+            if "error" not in result:
+                print(_format_text(result))
+    return EXIT_FILE_FAILED if any("error" in r for r in results) else EXIT_OK
+
+
+def _predict_one(rec, path: Path) -> dict:
+    """One file's result as a plain dict; an unreadable file gives {"file", "error"} and a stderr line."""
+    try:
+        pred = rec.predict_image(path)
+    except (DigitpadError, OSError, ValueError) as exc:
+        message = _one_line(str(exc))
+        if str(path) not in message:
+            message = f"{path}: {message}"
+        print(f"digitpad predict: error: {message}", file=sys.stderr)
+        return {"file": str(path), "error": message}
+    return {
+        "file": str(path),
+        "digit": pred.digit,
+        "confidence": round(pred.confidence, 6),
+        "probabilities": [round(float(p), 6) for p in pred.probabilities],
+    }
+
+
+def _format_text(result: dict) -> str:
+    probs = " ".join(f"{d}:{p:.3f}" for d, p in enumerate(result["probabilities"]))
+    return f"{result['file']}: {result['digit']} ({result['confidence']:.1%})  {probs}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "error"
+
+
+if __name__ == "__main__":
+    sys.exit(run_predict(sys.argv[1:]))

@@ -1,0 +1,171 @@
+"""The public recognition API: a trained checkpoint plus the one preprocessing path.
+
+    rec = Recognizer.load()                          # the bundled model, device "auto"
+    p = rec.predict_strokes([[(x, y), ...], ...])    # canvas pixels, y down
+    p.digit, p.probabilities, p.image
+
+Preprocessing lives in `trainer.preprocess`; the model's input normalization comes from its
+checkpoint. No Qt here: the GUI, the CLI and scripts all use this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainer.checkpoint import Checkpoint, build_model, load_model
+from trainer.data import MNIST_MEAN, MNIST_STD
+from trainer.errors import CheckpointError
+from trainer.preprocess import MNIST_SIZE, Strokes, image_to_mnist, strokes_to_mnist
+
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "digitnet.pt"
+BATCH_CHUNK = 1024                            # predict_batch feeds the model this many images at a time
+
+
+def bundled_model_path() -> Path:
+    """Where the model shipped with digitpad lives: <repo>/assets/digitnet.pt."""
+    return BUNDLED_MODEL
+
+
+@dataclass
+class Prediction:
+    """What the model read: the digit, all ten probabilities, and the 28x28 image it saw."""
+
+    digit: int
+    probabilities: np.ndarray   # (10,) float64, sums to 1
+    image: np.ndarray           # (28, 28) float32 in [0, 1], ink = 1, before normalization
+
+    @property
+    def confidence(self) -> float:
+        """Probability of the predicted digit."""
+        return float(self.probabilities[self.digit])
+
+    def top2(self) -> list[tuple[int, float]]:
+        """The two most likely digits with their probabilities, best first."""
+        order = np.argsort(self.probabilities)[::-1][:2]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+
+class Recognizer:
+    """A model ready for inference (eval mode) on a device, with its checkpoint's normalization."""
+
+    def __init__(self, model: nn.Module, checkpoint: Checkpoint, device: torch.device) -> None:
+        self.model = model.to(device).eval()
+        self.checkpoint = checkpoint
+        self.device = device
+        norm = checkpoint.normalization or {}
+        self._mean = float(norm.get("mean", MNIST_MEAN))  # checkpoints always carry it; be lenient anyway
+        self._std = float(norm.get("std", MNIST_STD))
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str | torch.device = "auto") -> Recognizer:
+        """Load a checkpoint (None = the bundled model). Any failure raises CheckpointError; no code runs."""
+        path = Path(path) if path is not None else bundled_model_path()
+        if not path.is_file():
+            hint = " (the bundled model has not been trained yet: see README)" if path == BUNDLED_MODEL else ""
+            raise CheckpointError(f"{path}: no such model file{hint}")
+        dev = resolve_device(device)
+        try:
+            model, ckpt = load_model(path, device=dev)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # the contract is one error type, whatever the file did
+            raise CheckpointError(f"{path}: cannot load model: {exc}") from exc
+        return cls(model, ckpt, dev)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, device: str | torch.device = "auto") -> Recognizer:
+        """A recognizer for an in-memory checkpoint (e.g. one just trained)."""
+        dev = resolve_device(device)
+        return cls(build_model(ckpt, device=dev), ckpt, dev)
+
+    # ------------------------------------------------------------------ description
+
+    @property
+    def name(self) -> str:
+        return self.checkpoint.name
+
+    @property
+    def arch(self) -> str:
+        return self.checkpoint.arch
+
+    @property
+    def test_accuracy(self) -> float | None:
+        value = (self.checkpoint.metrics or {}).get("test_accuracy")
+        return None if value is None else float(value)
+
+    @property
+    def device_name(self) -> str:
+        """"CPU", or the accelerator's name (e.g. "NVIDIA H100 80GB HBM3")."""
+        if self.device.type == "cuda":
+            return torch.cuda.get_device_name(self.device)
+        if self.device.type == "mps":
+            return "Apple MPS"
+        return "CPU"
+
+    def __repr__(self) -> str:
+        return f"Recognizer(name={self.name!r}, arch={self.arch!r}, device={self.device_name!r})"
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict_strokes(self, strokes: Strokes) -> Prediction:
+        """Read a drawing: strokes of (x, y) canvas pixels, y down. NothingDrawnError when empty."""
+        return self.predict_mnist_image(strokes_to_mnist(strokes))
+
+    def predict_image(self, source: Any) -> Prediction:
+        """Read a picture of a digit: a path, PIL image or numpy array (see trainer.preprocess.image_to_mnist)."""
+        return self.predict_mnist_image(image_to_mnist(source))
+
+    def predict_mnist_image(self, image: np.ndarray) -> Prediction:
+        """Read an already-preprocessed (28, 28) float image in [0, 1], ink = 1."""
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        if image.shape != (MNIST_SIZE, MNIST_SIZE):
+            raise ValueError(f"expected a (28, 28) image, got {image.shape}")
+        x = torch.from_numpy(image).to(self.device).view(1, 1, MNIST_SIZE, MNIST_SIZE)
+        probs = self._probabilities(x)[0].astype(np.float64)
+        probs /= probs.sum()  # exact sum to 1 in float64
+        return Prediction(digit=int(probs.argmax()), probabilities=probs, image=image)
+
+    def predict_batch(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """(N, 28, 28) uint8 MNIST-format images -> (N, 10) float32 probabilities; no re-centering."""
+        if isinstance(images, np.ndarray) and not images.flags.writeable:
+            images = images.copy()  # torch refuses to wrap read-only memory (e.g. a memory-mapped dataset)
+        batch = torch.as_tensor(images)
+        if batch.dim() != 3 or tuple(batch.shape[1:]) != (MNIST_SIZE, MNIST_SIZE):
+            raise ValueError(f"expected (N, 28, 28) images, got {tuple(batch.shape)}")
+        out = np.empty((batch.shape[0], 10), dtype=np.float32)
+        for start in range(0, batch.shape[0], BATCH_CHUNK):
+            chunk = batch[start : start + BATCH_CHUNK].to(self.device, torch.float32).div_(255.0)
+            out[start : start + len(chunk)] = self._probabilities(chunk.unsqueeze(1))
+        return out
+
+    def _probabilities(self, x: torch.Tensor) -> np.ndarray:
+        """(B, 1, 28, 28) float in [0, 1] -> (B, 10) softmax probabilities."""
+        with torch.inference_mode():
+            logits = self.model((x - self._mean) / self._std)
+            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" = CUDA when available, else CPU; an explicit device must exist (ValueError otherwise)."""
+    if isinstance(device, torch.device):
+        dev = device
+    elif device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            dev = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda or mps") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but CUDA is not available on this machine")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps' requested but MPS is not available on this machine")
+    return dev
