@@ -1,0 +1,484 @@
+"""The drawing pad: strokes kept as vectors, smooth anti-aliased ink, undo/redo, images shown.
+
+Points are stored in *paper units* (a fixed STROKE_SPACE x STROKE_SPACE square, y down) the moment
+they are captured, so the drawing survives any resize and recognition never depends on the
+widget's size (the paper is the largest centred square that fits the widget). The canvas knows
+nothing about models: it emits signals, and `strokes()` hands the drawing out as plain arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+STROKE_SPACE = 400.0         # paper side in stored units (400 = the size pen digits are placed on)
+PAPER_MARGIN = 10.0          # logical px between the widget edge and the paper
+PAPER_RADIUS = 10.0          # rounded corners of the paper
+DEFAULT_PEN_WIDTH = 0.045    # ink width as a fraction of the paper side
+MIN_PEN_WIDTH, MAX_PEN_WIDTH = 0.01, 0.12
+MIN_POINT_STEP_PX = 0.5      # a point closer than this (logical px) to the last adds nothing but memory
+PRESSURE_FLOOR = 0.35        # width factor at zero tablet pressure; full pressure gives 1 + PRESSURE_FLOOR
+IMAGE_MARGIN = 0.06          # an opened image is fitted inside the paper with this margin (fraction)
+MIN_SIZE = 160               # smallest sensible canvas, logical px
+HINT_TEXT = "Draw a digit here"
+DROP_HINT_TEXT = "Drop to open"
+
+
+@dataclass
+class Stroke:
+    """One pen-down-to-pen-up line: points in paper units and a width factor per point (pressure)."""
+
+    points: list[tuple[float, float]] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)
+
+    @property
+    def uniform(self) -> bool:
+        return not self.widths or min(self.widths) == max(self.widths)
+
+
+@dataclass(frozen=True)
+class ShownImage:
+    """An image on the paper: the picture to paint and the source handed to the recognizer."""
+
+    image: QImage
+    source: object   # a path or an (H, W, 4) uint8 array
+
+
+@dataclass(frozen=True)
+class _Reset:
+    """Undo record of a clear or an image replacing the drawing."""
+
+    old_strokes: tuple[Stroke, ...]
+    old_image: ShownImage | None
+    new_image: ShownImage | None
+
+
+class DrawingCanvas(QWidget):
+    """A square sheet of paper to draw a digit on with mouse, pen or finger."""
+
+    # A pen touched the paper.
+    strokeStarted = Signal()
+    # The stroke being drawn grew (fires for every captured point: throttle before heavy work).
+    strokeUpdated = Signal()
+    # The pen left the paper; the stroke is now part of the drawing.
+    strokeFinished = Signal()
+    # The committed content changed: a stroke ended, undo, redo, clear or an image was shown.
+    contentChanged = Signal()
+    # Whether undo / redo are possible now.
+    undoAvailable = Signal(bool)
+    redoAvailable = Signal(bool)
+    # Local files dropped on the paper (paths as strings).
+    filesDropped = Signal(list)
+    # A picture (not a file) dropped on the paper.
+    imageDropped = Signal(QImage)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._strokes: list[Stroke] = []
+        self._current: Stroke | None = None
+        self._image: ShownImage | None = None
+        self._undo: list[object] = []
+        self._redo: list[object] = []
+        self._pen_width = DEFAULT_PEN_WIDTH
+        self._cache: QPixmap | None = None   # finished strokes, at device resolution
+        self._drop_hover = False
+        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.setAcceptDrops(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(MIN_SIZE, MIN_SIZE)
+        # A status tip, not a tooltip: a tooltip would pop up over the ink whenever the pen rests.
+        self.setStatusTip("Draw one digit with the mouse, a pen or a finger; drop a picture or a .pt model here")
+        self.setAccessibleName("Drawing paper")
+
+    # ------------------------------------------------------------------ public API
+
+    def sizeHint(self) -> QSize:
+        return QSize(440, 440)
+
+    def strokes(self) -> list[np.ndarray]:
+        """The drawing, including a stroke in progress: (n, 2) float arrays in paper units, y down."""
+        lines = [s.points for s in self._strokes]
+        if self._current is not None and self._current.points:
+            lines.append(self._current.points)
+        return [np.asarray(pts, dtype=np.float64).reshape(-1, 2) for pts in lines]
+
+    def shown_image(self) -> ShownImage | None:
+        """The image on the paper, if one was opened and not drawn over."""
+        return self._image
+
+    def is_empty(self) -> bool:
+        return not self._strokes and self._current is None and self._image is None
+
+    def is_drawing(self) -> bool:
+        return self._current is not None
+
+    def pen_width(self) -> float:
+        """Ink width as a fraction of the paper side (display only: recognition uses the centre lines)."""
+        return self._pen_width
+
+    def set_pen_width(self, fraction: float) -> None:
+        self._pen_width = min(max(float(fraction), MIN_PEN_WIDTH), MAX_PEN_WIDTH)
+        self._invalidate()
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> None:
+        """Take back the last stroke (or the last clear / opened image)."""
+        if self._current is not None or not self._undo:
+            return
+        record = self._undo.pop()
+        if isinstance(record, Stroke):
+            self._strokes.pop()
+        else:
+            self._strokes, self._image = list(record.old_strokes), record.old_image
+        self._redo.append(record)
+        self._content_changed()
+
+    def redo(self) -> None:
+        """Put back what the last undo took away."""
+        if self._current is not None or not self._redo:
+            return
+        record = self._redo.pop()
+        if isinstance(record, Stroke):
+            self._strokes.append(record)
+        else:
+            self._strokes, self._image = [], record.new_image
+        self._undo.append(record)
+        self._content_changed()
+
+    def clear(self) -> None:
+        """Wipe the paper (undoable), a stroke in progress included."""
+        drawing, self._current = self._current is not None, None
+        if not self._strokes and self._image is None:
+            if drawing:  # only the unfinished stroke was there: nothing to undo, but it is gone
+                self._content_changed()
+            return
+        self._reset(None)
+
+    def set_image(self, image: QImage, source: object) -> None:
+        """Show a picture on the paper instead of the drawing (undoable); `source` goes to the recognizer."""
+        self._current = None
+        self._reset(ShownImage(image, source))
+
+    def paper_rect(self) -> QRectF:
+        """The paper, in widget coordinates: the largest centred square inside the margins."""
+        side = max(1.0, min(self.width(), self.height()) - 2 * PAPER_MARGIN)
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def to_paper(self, pos: QPointF) -> tuple[float, float]:
+        """Widget position -> paper units, clamped to the paper."""
+        paper = self.paper_rect()
+        scale = STROKE_SPACE / paper.width()
+        x = (pos.x() - paper.left()) * scale
+        y = (pos.y() - paper.top()) * scale
+        return min(max(x, 0.0), STROKE_SPACE), min(max(y, 0.0), STROKE_SPACE)
+
+    def from_paper(self, x: float, y: float) -> QPointF:
+        """Paper units -> widget position."""
+        paper = self.paper_rect()
+        scale = paper.width() / STROKE_SPACE
+        return QPointF(paper.left() + x * scale, paper.top() + y * scale)
+
+    # ------------------------------------------------------------------ stroke capture
+
+    def _begin(self, pos: QPointF, width: float = 1.0) -> None:
+        if self._image is not None:  # drawing over a picture starts a fresh drawing (undo brings it back)
+            self._reset(None, notify=False)
+        self._current = Stroke()
+        self._append(pos, width, force=True)
+        self.strokeStarted.emit()
+
+    def _extend(self, pos: QPointF, width: float = 1.0) -> None:
+        if self._current is not None and self._append(pos, width):
+            self.strokeUpdated.emit()
+
+    def _end(self, pos: QPointF | None = None, width: float = 1.0) -> None:
+        if self._current is None:
+            return
+        if pos is not None:
+            self._append(pos, width)
+        stroke, self._current = self._current, None
+        self._strokes.append(stroke)
+        self._undo.append(stroke)
+        self._redo.clear()
+        self.strokeFinished.emit()
+        self._content_changed()
+
+    def _cancel(self) -> None:
+        if self._current is not None:
+            self._current = None
+            self._content_changed()
+
+    def _append(self, pos: QPointF, width: float, force: bool = False) -> bool:
+        """Add a point to the current stroke; False when it is too close to the last one to matter."""
+        stroke = self._current
+        x, y = self.to_paper(pos)
+        if not force and stroke.points:
+            lx, ly = stroke.points[-1]
+            min_step = MIN_POINT_STEP_PX * STROKE_SPACE / self.paper_rect().width()
+            if (x - lx) ** 2 + (y - ly) ** 2 < min_step**2:
+                return False
+        stroke.points.append((x, y))
+        stroke.widths.append(width)
+        self._update_around(stroke)
+        return True
+
+    def _update_around(self, stroke: Stroke) -> None:
+        """Repaint only the region of the newest segment (cheap while drawing)."""
+        pts = stroke.points[-3:]
+        a = [self.from_paper(x, y) for x, y in pts]
+        xs, ys = [p.x() for p in a], [p.y() for p in a]
+        pad = self._pen_px() * (1 + PRESSURE_FLOOR) + 2
+        rect = QRectF(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + 2 * pad, max(ys) - min(ys) + 2 * pad)
+        self.update(rect.toAlignedRect())
+
+    def _reset(self, new_image: ShownImage | None, notify: bool = True) -> None:
+        self._undo.append(_Reset(tuple(self._strokes), self._image, new_image))
+        self._redo.clear()
+        self._strokes, self._image = [], new_image
+        if notify:
+            self._content_changed()
+
+    def _content_changed(self) -> None:
+        self._invalidate()
+        self.undoAvailable.emit(self.can_undo())
+        self.redoAvailable.emit(self.can_redo())
+        self.contentChanged.emit()
+
+    # ------------------------------------------------------------------ input events
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._begin(event.position())
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._current is not None:
+            self._extend(event.position())
+            event.accept()
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+            self._end(event.position())
+            event.accept()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def tabletEvent(self, event) -> None:
+        # Accepting a tablet event stops Qt from synthesizing the matching mouse event.
+        width = PRESSURE_FLOOR + event.pressure()
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress:
+            self._begin(event.position(), width)
+        elif kind == QEvent.Type.TabletMove:
+            self._extend(event.position(), width)
+        elif kind == QEvent.Type.TabletRelease:
+            self._end(event.position(), width)
+        event.accept()
+
+    def event(self, event) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd):
+            points = event.points()
+            if points:
+                pos = points[0].position()
+                if kind == QEvent.Type.TouchBegin:
+                    self._begin(pos)
+                elif kind == QEvent.Type.TouchUpdate:
+                    self._extend(pos)
+                else:
+                    self._end(pos)
+            event.accept()
+            return True
+        if kind == QEvent.Type.TouchCancel:
+            self._cancel()
+            event.accept()
+            return True
+        return super().event(event)
+
+    # ------------------------------------------------------------------ drag and drop
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            self._drop_hover = True
+            self.update()
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event) -> None:
+        self._drop_hover = False
+        self.update()
+
+    def dropEvent(self, event) -> None:
+        self._drop_hover = False
+        self.update()
+        mime = event.mimeData()
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        if paths:
+            self.filesDropped.emit(paths)
+        elif mime.hasImage():
+            self.imageDropped.emit(QImage(mime.imageData()))
+        else:
+            return
+        event.acceptProposedAction()
+
+    # ------------------------------------------------------------------ painting
+
+    def resizeEvent(self, event) -> None:
+        self._invalidate()
+        super().resizeEvent(event)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._invalidate()
+        super().changeEvent(event)
+
+    def _invalidate(self) -> None:
+        self._cache = None
+        self.update()
+
+    def _pen_px(self) -> float:
+        return self._pen_width * self.paper_rect().width()
+
+    def _ink_color(self) -> QColor:
+        return self.palette().color(QPalette.ColorRole.Text)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setClipRegion(event.region())
+        painter.drawPixmap(0, 0, self._cached_layer())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self._current is not None:
+            self._paint_stroke(painter, self._current)
+        if self._drop_hover:
+            self._paint_drop_hint(painter)
+        painter.end()
+
+    def _cached_layer(self) -> QPixmap:
+        """Background, paper, image and finished strokes, rendered once per change at device resolution."""
+        dpr = self.devicePixelRatioF()
+        if self._cache is not None and self._cache.devicePixelRatio() == dpr:  # same screen scale: reuse
+            return self._cache
+        pixmap = QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(self.palette().color(QPalette.ColorRole.Window))
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self._paint_paper(painter)
+        if self._image is not None:
+            self._paint_image(painter, self._image.image)
+        for stroke in self._strokes:
+            self._paint_stroke(painter, stroke)
+        if self.is_empty():
+            self._paint_hint(painter, HINT_TEXT)
+        painter.end()
+        self._cache = pixmap
+        return pixmap
+
+    def _paint_paper(self, painter: QPainter) -> None:
+        paper = self.paper_rect()
+        palette = self.palette()
+        shadow = QColor(0, 0, 0, 28)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(shadow)
+        painter.drawRoundedRect(paper.translated(0, 1.5), PAPER_RADIUS, PAPER_RADIUS)
+        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        border = palette.color(QPalette.ColorRole.Mid)
+        painter.setPen(QPen(border, 1.0))
+        painter.drawRoundedRect(paper.adjusted(0.5, 0.5, -0.5, -0.5), PAPER_RADIUS, PAPER_RADIUS)
+
+    def _paint_image(self, painter: QPainter, image: QImage) -> None:
+        paper = self.paper_rect()
+        inner = paper.adjusted(*(f * paper.width() for f in (IMAGE_MARGIN, IMAGE_MARGIN, -IMAGE_MARGIN, -IMAGE_MARGIN)))
+        size = QSize(image.width(), image.height()).scaled(inner.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRectF(0, 0, size.width(), size.height())
+        target.moveCenter(inner.center())
+        painter.drawImage(target, image)
+
+    def _paint_hint(self, painter: QPainter, text: str) -> None:
+        font = painter.font()
+        font.setPointSizeF(max(font.pointSizeF() * 1.4, 11.0))
+        painter.setFont(font)
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_drop_hint(self, painter: QPainter) -> None:
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        fill = QColor(highlight)
+        fill.setAlpha(40)
+        painter.setBrush(fill)
+        painter.setPen(QPen(highlight, 2.0, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(self.paper_rect().adjusted(3, 3, -3, -3), PAPER_RADIUS, PAPER_RADIUS)
+        painter.setPen(highlight)
+        painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, DROP_HINT_TEXT)
+
+    def _paint_stroke(self, painter: QPainter, stroke: Stroke) -> None:
+        pts = [self.from_paper(x, y) for x, y in stroke.points]
+        if not pts:
+            return
+        base = self._pen_px()
+        pen = QPen(self._ink_color(), base, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if len(pts) == 1:  # a dot: a zero-length path draws nothing with some engines
+            w = base * stroke.widths[0]
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self._ink_color())
+            painter.drawEllipse(pts[0], w / 2, w / 2)
+            return
+        if stroke.uniform:
+            pen.setWidthF(base * stroke.widths[0])
+            painter.setPen(pen)
+            painter.drawPath(smooth_path(pts))
+            return
+        # Pressure varies: one short segment per point pair, each at its own width.
+        for i in range(1, len(pts)):
+            pen.setWidthF(base * (stroke.widths[i - 1] + stroke.widths[i]) / 2)
+            painter.setPen(pen)
+            painter.drawLine(pts[i - 1], pts[i])
+
+
+def smooth_path(points: list[QPointF]) -> QPainterPath:
+    """A path through the midpoints of consecutive points with quadratic curves: smooth ink, no corners."""
+    path = QPainterPath(points[0])
+    if len(points) == 2:
+        path.lineTo(points[1])
+        return path
+    for i in range(1, len(points) - 1):
+        mid = (points[i] + points[i + 1]) / 2
+        path.quadTo(points[i], mid)
+    path.lineTo(points[-1])
+    return path
+
+
+def image_suffixes() -> tuple[str, ...]:
+    """File endings the canvas treats as pictures when dropped or opened."""
+    return (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm")
+
+
+def is_model_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in (".pt", ".pth")

@@ -1,0 +1,320 @@
+"""The Draw tab: the paper on the left, what the model reads on the right.
+
+Wiring and wording only. The canvas captures strokes; this tab sends them to the recognition
+worker (after every pen-up, and throttled while the pen moves) and shows the answers it gets
+back by signal. Answers to outdated requests are dropped by sequence number.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitpad.canvas import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH, DrawingCanvas
+from digitpad.recognition_worker import RecognitionWorker, Request
+from digitpad.widgets import DigitDisplay, PixelView, ProbabilityBars, percent
+
+LIVE_INTERVAL_MS = 60        # while the pen moves, recognize at most every 60 ms (~16 Hz)
+UNSURE_BELOW = 0.60          # below this confidence the verdict says "not sure: a or b?"
+PEN_SLIDER_SCALE = 200       # slider value = pen width (fraction of the paper) x this
+PANEL_WIDTH = 320            # the results column, logical px
+MAX_SHOWN_IMAGE = 1600       # opened pictures are shown from a copy at most this big (the model gets the original)
+
+
+def verdict(probabilities, digit: int) -> tuple[str, str, bool]:
+    """(headline, detail, unsure) in plain words for ten probabilities and the predicted digit."""
+    order = sorted(range(len(probabilities)), key=lambda d: -probabilities[d])
+    first, second = order[0], order[1]
+    p1, p2 = float(probabilities[first]), float(probabilities[second])
+    if p1 < UNSURE_BELOW:
+        return f"Not sure: {first} or {second}?", f"{first}: {percent(p1)}   ·   {second}: {percent(p2)}", True
+    detail = f"next best: {second} ({percent(p2)})" if p2 >= 0.005 else "no other digit comes close"
+    return f"{percent(p1)} sure", detail, False
+
+
+def section_label(text: str) -> QLabel:
+    """A small, muted heading above a panel section."""
+    label = QLabel(text.upper())
+    font = QFont(label.font())
+    font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.5))
+    font.setWeight(QFont.Weight.DemiBold)
+    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
+    label.setFont(font)
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return label
+
+
+class DrawTab(QWidget):
+    """Drawing pad plus live verdict, probability bars and the model's-eye view."""
+
+    # The Prediction now shown.
+    predictionChanged = Signal(object)
+    # Nothing is shown any more (the paper was cleared or emptied by undo).
+    predictionCleared = Signal()
+    # A one-line message for the status bar (recognition problems).
+    messageRaised = Signal(str)
+    # The pen width changed (fraction of the paper side), for the settings.
+    penWidthChanged = Signal(float)
+
+    def __init__(self, worker: RecognitionWorker, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._worker = worker
+        self._recognizer = None
+        self._prediction = None
+        self._seq = 0            # last request number handed out
+        self._valid_from = 0     # answers to requests older than this are about a drawing that is gone
+        self._shown = 0          # request number of the answer on screen
+        self._answered = 0       # newest request number answered in any way
+        self._dirty = False      # the stroke in progress changed since the last live request
+        self._editing = True     # drawing shortcuts active (the Draw tab is shown)
+        self._no_model = False   # loading failed and there is no model at all
+
+        self.canvas = DrawingCanvas(self)
+        self.digit_display = DigitDisplay(self)
+        self.bars = ProbabilityBars(self)
+        self.pixel_view = PixelView(self)
+        self._live_timer = QTimer(self)
+        self._live_timer.setInterval(LIVE_INTERVAL_MS)
+        self._make_actions()
+        self._build_layout()
+        self._connect()
+        self._show_idle()
+
+    # ------------------------------------------------------------------ construction
+
+    def _make_actions(self) -> None:
+        self.undo_action = QAction("&Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setToolTip("Take back the last stroke (Ctrl+Z)")
+        self.redo_action = QAction("&Redo", self)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setToolTip("Put the stroke back (Ctrl+Shift+Z or Ctrl+Y)")
+        self.clear_action = QAction("&Clear", self)
+        self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
+        self.clear_action.setToolTip("Wipe the paper (Esc or Delete; Ctrl+Z brings it back)")
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        self.undo_action.triggered.connect(self.canvas.undo)
+        self.redo_action.triggered.connect(self.canvas.redo)
+        self.clear_action.triggered.connect(self.canvas.clear)
+
+    def _build_layout(self) -> None:
+        self._pen_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self._pen_slider.setRange(round(MIN_PEN_WIDTH * PEN_SLIDER_SCALE), round(MAX_PEN_WIDTH * PEN_SLIDER_SCALE))
+        self._pen_slider.setValue(round(DEFAULT_PEN_WIDTH * PEN_SLIDER_SCALE))
+        self._pen_slider.setFixedWidth(120)
+        self._pen_slider.setToolTip("Ink width on the paper (only the look: the model sees the same digit)")
+        pen_label = QLabel("Pen", self)
+        pen_label.setBuddy(self._pen_slider)
+
+        tools = QHBoxLayout()
+        tools.setSpacing(6)
+        for action in (self.undo_action, self.redo_action, self.clear_action):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setAutoRaise(False)
+            tools.addWidget(button)
+        self.open_image_button = QToolButton(self)
+        self.open_image_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tools.addStretch(1)
+        tools.addWidget(pen_label)
+        tools.addWidget(self._pen_slider)
+        tools.addSpacing(8)
+        tools.addWidget(self.open_image_button)
+
+        left = QVBoxLayout()
+        left.setSpacing(8)
+        left.addWidget(self.canvas, 1)
+        left.addLayout(tools)
+
+        panel = QFrame(self)
+        panel.setFixedWidth(PANEL_WIDTH)
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(4, 6, 0, 0)
+        column.setSpacing(6)
+        column.addWidget(self.digit_display)
+        column.addSpacing(10)
+        column.addWidget(section_label("Probabilities"))
+        column.addWidget(self.bars, 1)
+        column.addSpacing(10)
+        column.addWidget(section_label("What the model sees (28 × 28)"))
+        column.addWidget(self.pixel_view, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.pixel_view.setFixedSize(28 * 9, 28 * 9)
+
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(10, 10, 10, 10)
+        outer.setSpacing(14)
+        outer.addLayout(left, 1)
+        outer.addWidget(panel)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def _connect(self) -> None:
+        canvas = self.canvas
+        canvas.strokeStarted.connect(self._live_timer.start)
+        canvas.strokeUpdated.connect(self._mark_dirty)
+        canvas.strokeFinished.connect(self._live_timer.stop)
+        canvas.contentChanged.connect(self.recognize_now)
+        canvas.undoAvailable.connect(self._update_actions)
+        canvas.redoAvailable.connect(self._update_actions)
+        self._live_timer.timeout.connect(self._live_tick)
+        self._pen_slider.valueChanged.connect(self._pen_slider_moved)
+        self._worker.predicted.connect(self._on_predicted)
+        self._worker.nothingDrawn.connect(self._on_nothing)
+        self._worker.failed.connect(self._on_failed)
+
+    # ------------------------------------------------------------------ public API
+
+    def set_recognizer(self, recognizer) -> None:
+        """Use `recognizer` from now on and read what is on the paper again with it."""
+        self._recognizer = recognizer
+        self._no_model = False
+        if self.canvas.is_empty():
+            self._show_idle()
+        else:
+            self.recognize_now()
+
+    def prediction(self):
+        """The Prediction on screen, or None."""
+        return self._prediction
+
+    def is_busy(self) -> bool:
+        """True while the newest request has not been answered yet."""
+        return self._answered < self._seq and self._seq >= self._valid_from and self._recognizer is not None
+
+    def show_image(self, image: QImage, source: object) -> None:
+        """Put a picture on the paper and read it (`source`: a path or an RGBA array for the recognizer)."""
+        if max(image.width(), image.height()) > MAX_SHOWN_IMAGE:  # a photo: keep repaints cheap
+            image = image.scaled(MAX_SHOWN_IMAGE, MAX_SHOWN_IMAGE, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        self.canvas.set_image(image, source)
+
+    def pen_width(self) -> float:
+        return self.canvas.pen_width()
+
+    def set_pen_width(self, fraction: float) -> None:
+        self._pen_slider.setValue(round(fraction * PEN_SLIDER_SCALE))
+        self.canvas.set_pen_width(fraction)
+
+    def set_editing_enabled(self, enabled: bool) -> None:
+        """Turn the drawing shortcuts on or off (off while another tab is shown)."""
+        self._editing = enabled
+        self._update_actions()
+
+    @Slot()
+    def _update_actions(self) -> None:
+        self.clear_action.setEnabled(self._editing)
+        self.undo_action.setEnabled(self._editing and self.canvas.can_undo())
+        self.redo_action.setEnabled(self._editing and self.canvas.can_redo())
+
+    # ------------------------------------------------------------------ requests
+
+    @Slot()
+    def recognize_now(self) -> None:
+        """Read what is on the paper now (a finished stroke, undo/redo, an image)."""
+        self._dirty = False
+        if not self.canvas.is_drawing():
+            self._live_timer.stop()
+        if self.canvas.is_empty():
+            self._valid_from = self._seq + 1  # whatever is still in flight is about a drawing that is gone
+            self._show_idle()
+            self.predictionCleared.emit()
+            return
+        self._submit()
+
+    def _submit(self) -> None:
+        if self._recognizer is None:
+            self._show_waiting()
+            return
+        image = self.canvas.shown_image()
+        self._seq += 1
+        if image is not None:
+            request = Request(self._seq, self._recognizer, "image", image.source)
+        else:
+            request = Request(self._seq, self._recognizer, "strokes", self.canvas.strokes())
+        self._worker.submit(request)
+
+    @Slot()
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+
+    @Slot()
+    def _live_tick(self) -> None:
+        if self._dirty and self.canvas.is_drawing():
+            self._dirty = False
+            self._submit()
+
+    @Slot(int)
+    def _pen_slider_moved(self, value: int) -> None:
+        self.canvas.set_pen_width(value / PEN_SLIDER_SCALE)
+        self.penWidthChanged.emit(self.canvas.pen_width())
+
+    # ------------------------------------------------------------------ answers
+
+    def _fresh(self, seq: int) -> bool:
+        """Record an answer; True when it is newer than what is shown and about the current drawing."""
+        self._answered = max(self._answered, seq)
+        if seq < self._valid_from or seq <= self._shown:
+            return False
+        self._shown = seq
+        return True
+
+    @Slot(int, object)
+    def _on_predicted(self, seq: int, prediction) -> None:
+        if not self._fresh(seq):
+            return
+        self._prediction = prediction
+        headline, detail, unsure = verdict(prediction.probabilities, prediction.digit)
+        self.digit_display.show_result(prediction.digit, headline, detail, unsure)
+        self.bars.set_probabilities(prediction.probabilities)
+        self.pixel_view.set_image(prediction.image)
+        self.predictionChanged.emit(prediction)
+
+    @Slot(int, str)
+    def _on_nothing(self, seq: int, message: str) -> None:
+        if self._fresh(seq):
+            self._clear_result("Nothing to read", "The picture looks blank.")
+            self.predictionCleared.emit()
+
+    @Slot(int, str)
+    def _on_failed(self, seq: int, message: str) -> None:
+        if self._fresh(seq):
+            self._clear_result("Could not read that", message)
+            self.messageRaised.emit(message)
+            self.predictionCleared.emit()
+
+    # ------------------------------------------------------------------ states
+
+    def _clear_result(self, headline: str, detail: str) -> None:
+        self._prediction = None
+        self.digit_display.show_result(None, headline, detail)
+        self.bars.set_probabilities(None)
+        self.pixel_view.set_image(None)
+
+    def _show_idle(self) -> None:
+        if self._recognizer is None:
+            self._show_waiting()
+        else:
+            self._clear_result("Draw a digit", "The model reads it as you write.")
+
+    def show_no_model(self) -> None:
+        """No model could be loaded: say what to do instead of waiting forever."""
+        self._recognizer = None
+        self._no_model = True
+        self._show_waiting()
+
+    def _show_waiting(self) -> None:
+        if self._no_model:
+            self._clear_result("No model loaded", "Open one with File → Open Model…, or train one on the Train tab.")
+        else:
+            self._clear_result("Loading model…", "Draw away: your digit is read as soon as the model is ready.")

@@ -1,0 +1,176 @@
+"""Recognition and model loading off the GUI thread.
+
+`RecognitionWorker` lives on its own QThread. The GUI hands it requests with `submit()`
+(thread-safe); only the newest request waiting is kept, so a burst of live updates while
+drawing costs one inference, never a queue. Results come back by signal as plain objects
+(`Prediction`, strings); the worker never touches a widget.
+
+`load_recognizer()` is the launch policy (device fallback, bad file -> bundled model) as a plain
+function, usable and testable without Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from trainer.errors import CheckpointError, DataError, NothingDrawnError
+
+THREAD_NAME = "digitpad-recognition"
+SHUTDOWN_WAIT_MS = 30_000  # closing waits this long at most for a load (torch import) or inference to end
+# The canvas asks for one small image at a time: a second torch thread buys nothing and fights the GUI
+# and a training run for the cores (predict_strokes p50 1.3 ms on one thread, 6-140 ms on two, busy CPU).
+INFERENCE_THREADS = 1
+_threads_configured = False
+
+
+@dataclass
+class LoadOutcome:
+    """A loaded recognizer and what the user should be told about how it was chosen."""
+
+    recognizer: object                              # digitpad.recognizer.Recognizer
+    notes: list[str] = field(default_factory=list)  # e.g. "CUDA is not available: using the CPU"
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _configure_threads() -> None:
+    """Once per process, at the app's first model load (a training run sets its own count)."""
+    global _threads_configured
+    if not _threads_configured:
+        import torch
+
+        torch.set_num_threads(INFERENCE_THREADS)
+        _threads_configured = True
+
+
+def load_recognizer(path: str | Path | None, device: str = "auto", fallback: bool = True) -> LoadOutcome:
+    """Load a model for the app.
+
+    `device` "cuda" without CUDA falls back to the CPU with a note. A `path` that cannot be
+    loaded raises CheckpointError, or with `fallback` loads the bundled model with a note.
+    """
+    from digitpad.recognizer import Recognizer  # imports torch: slow, so only here
+
+    _configure_threads()
+    notes: list[str] = []
+    if device == "cuda" and not cuda_available():
+        notes.append("CUDA was requested (--device cuda) but is not available on this machine "
+                     "(no NVIDIA GPU or driver, or a CPU-only PyTorch build): using the CPU instead.")
+        device = "cpu"
+    try:
+        return LoadOutcome(Recognizer.load(path, device=device), notes)
+    except (CheckpointError, ValueError) as exc:
+        if path is None or not fallback:
+            raise CheckpointError(str(exc)) from exc
+        failure = f"Could not load the model {path}:\n{exc}"
+    try:
+        recognizer = Recognizer.load(None, device=device)
+    except (CheckpointError, ValueError) as exc:
+        raise CheckpointError(f"{failure}\n\nThe bundled model could not be loaded either:\n{exc}") from exc
+    notes.append(f"{failure}\n\nStarting with the bundled model instead.")
+    return LoadOutcome(recognizer, notes)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing to recognize: strokes (paper units) or an image source, with the model to use."""
+
+    seq: int
+    recognizer: object
+    kind: str        # "strokes" | "image"
+    payload: object
+
+
+class RecognitionWorker(QObject):
+    """Runs recognitions and model loads on its own thread; answers by signal."""
+
+    # (seq, Prediction) for a recognized request.
+    predicted = Signal(int, object)
+    # (seq, message): the request held nothing to recognize (empty drawing, blank image).
+    nothingDrawn = Signal(int, str)
+    # (seq, message): recognition failed (unreadable image, unexpected error).
+    failed = Signal(int, str)
+    # (ticket, LoadOutcome): a model finished loading.
+    loaded = Signal(int, object)
+    # (ticket, message): a model could not be loaded.
+    loadFailed = Signal(int, str)
+
+    _wake = Signal()                              # a new request is waiting
+    _loadRequested = Signal(int, object, str, bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._pending: Request | None = None
+        self._wake.connect(self._process)
+        self._loadRequested.connect(self._load)
+
+    def submit(self, request: Request) -> None:
+        """Queue `request`, replacing any request still waiting (thread-safe)."""
+        with self._lock:
+            self._pending = request
+        self._wake.emit()
+
+    def request_load(self, ticket: int, path: str | Path | None, device: str, fallback: bool) -> None:
+        """Load a model on the worker thread; answers `loaded` or `loadFailed` with `ticket`."""
+        self._loadRequested.emit(ticket, path, device, fallback)
+
+    @Slot()
+    def _process(self) -> None:
+        with self._lock:
+            request, self._pending = self._pending, None
+        if request is None:  # an earlier wake already took it
+            return
+        try:
+            if request.kind == "strokes":
+                prediction = request.recognizer.predict_strokes(request.payload)
+            else:
+                prediction = request.recognizer.predict_image(request.payload)
+        except NothingDrawnError as exc:
+            self.nothingDrawn.emit(request.seq, str(exc))
+        except DataError as exc:
+            self.failed.emit(request.seq, str(exc))
+        except Exception as exc:  # never let an exception kill the thread silently
+            traceback.print_exc()
+            self.failed.emit(request.seq, f"Recognition failed: {type(exc).__name__}: {exc}")
+        else:
+            self.predicted.emit(request.seq, prediction)
+
+    @Slot(int, object, str, bool)
+    def _load(self, ticket: int, path: object, device: str, fallback: bool) -> None:
+        try:
+            outcome = load_recognizer(path, device, fallback)
+        except CheckpointError as exc:
+            self.loadFailed.emit(ticket, str(exc))
+        except Exception as exc:
+            traceback.print_exc()
+            self.loadFailed.emit(ticket, f"{path or 'bundled model'}: {type(exc).__name__}: {exc}")
+        else:
+            self.loaded.emit(ticket, outcome)
+
+
+def start_worker() -> tuple[RecognitionWorker, QThread]:
+    """A RecognitionWorker running on a fresh thread (stop it with `stop_worker`)."""
+    thread = QThread()
+    thread.setObjectName(THREAD_NAME)
+    worker = RecognitionWorker()
+    worker.moveToThread(thread)
+    thread.finished.connect(worker.deleteLater)
+    thread.start()
+    return worker, thread
+
+
+def stop_worker(thread: QThread) -> None:
+    """Ask the thread's event loop to end and wait for the current job to finish."""
+    if thread.isRunning():
+        thread.quit()
+        thread.wait(SHUTDOWN_WAIT_MS)
