@@ -244,16 +244,48 @@ class TaskWorker(QObject):
             self.done.emit()
 
 
+class _ThreadKeeper(QObject):
+    """Holds every started thread and its worker until the thread has ended, whoever started it.
+
+    A QThread destroyed while it runs aborts the whole process ("QThread: Destroyed while thread
+    is still running"): that happened when a window was closed (or a test tore it down) during
+    the Train tab's background warm-up. Lives on the GUI thread, so releases run there.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._live: list[tuple[QThread, QObject]] = []
+
+    def keep(self, thread: QThread, worker: QObject) -> None:
+        self._live.append((thread, worker))
+        thread.finished.connect(self._release)  # queued to this (GUI) thread
+
+    @Slot()
+    def _release(self) -> None:
+        ended = self.sender()
+        for pair in list(self._live):
+            if pair[0] is ended or pair[0].isFinished():
+                pair[0].wait()  # it emitted finished: returns at once
+                self._live.remove(pair)
+
+
+_keeper: _ThreadKeeper | None = None
+
+
 def start_worker(worker: QObject) -> QThread:
     """Move `worker` (with `run` and `done`) to a new thread and start it; both clean up after `done`.
 
-    The caller keeps references to the worker and the thread until `thread.finished`.
+    Both stay referenced until the thread has ended, even if the caller drops them.
     """
+    global _keeper
+    if _keeper is None:
+        _keeper = _ThreadKeeper()
     thread = QThread()
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit)
     thread.finished.connect(worker.deleteLater)
+    _keeper.keep(thread, worker)
     thread.start()
     return thread
 
