@@ -34,15 +34,6 @@ from trainer.models import REGISTRY, create_model, model_names
 PWNED_FLAG = "_digitpad_test_pwned"  # a builtins attribute a hostile pickle tries to set
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Single-threaded torch: the CPU is shared, and two threads spinning under load run slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def trained_like(name: str, seed: int = 0, **model_args) -> nn.Module:
     """A model with non-default weights and BatchNorm statistics, as after training."""
     torch.manual_seed(seed)

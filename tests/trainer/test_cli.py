@@ -18,16 +18,6 @@ from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
 QUICK = ["--subset", "512", "--test-subset", "200", "--batch-size", "64", "--device", "cpu", "--log-every", "2"]
 
 
-@pytest.fixture(autouse=True)
-def one_cpu_thread():
-    """Small runs on one thread: on a shared 2-core machine a second OpenMP thread that has to wait
-    for a busy core makes them several times slower (measured: 17 s vs 6 s for three tests)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def quick_args(mnist_dir, *extra: str) -> list[str]:
     return ["--data-dir", str(mnist_dir), *QUICK, *extra]
 

@@ -22,15 +22,6 @@ EXPECTED_PARAMETERS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Single-threaded torch: the CPU is shared, and two threads spinning under load run slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_the_registry_offers_the_five_documented_models_in_order():
     assert model_names() == ["fnn", "fnn-dropout", "cnn", "cnn-dropout", "digitnet"]
     assert all(isinstance(spec, ModelSpec) and spec.name == name for name, spec in REGISTRY.items())

@@ -30,16 +30,6 @@ from trainer.train import (
 PAUSE_CHECK_SECONDS = 0.3  # how long a paused run must stay still in the pause test
 
 
-@pytest.fixture(autouse=True)
-def one_cpu_thread():
-    """Small runs on one thread: on a shared 2-core machine a second OpenMP thread that has to wait
-    for a busy core makes them several times slower (measured: 17 s vs 6 s for three tests)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def small(mnist_dir):
     """1024 training and 500 test images (class-balanced draws)."""
