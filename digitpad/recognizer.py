@@ -11,6 +11,7 @@ checkpoint. No Qt here: the GUI, the CLI and scripts all use this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,18 @@ from trainer.data import MNIST_MEAN, MNIST_STD
 from trainer.errors import CheckpointError
 from trainer.preprocess import MNIST_SIZE, Strokes, image_to_mnist, strokes_to_mnist
 
-BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "digitnet.pt"
+BUNDLED_MODEL_NAME = "digitnet.pt"
+# A checkout or editable install reads <repo>/assets; a wheel installs assets/ under <prefix>/share/digitpad.
+ASSET_DIRS = (Path(__file__).resolve().parent.parent / "assets", Path(sys.prefix) / "share" / "digitpad")
 BATCH_CHUNK = 1024                            # predict_batch feeds the model this many images at a time
 
 
 def bundled_model_path() -> Path:
-    """Where the model shipped with digitpad lives: <repo>/assets/digitnet.pt."""
-    return BUNDLED_MODEL
+    """Where the model shipped with digitpad lives: <repo>/assets/digitnet.pt (or its installed copy)."""
+    for folder in ASSET_DIRS:
+        if (folder / BUNDLED_MODEL_NAME).is_file():
+            return folder / BUNDLED_MODEL_NAME
+    return ASSET_DIRS[0] / BUNDLED_MODEL_NAME
 
 
 @dataclass
@@ -69,7 +75,8 @@ class Recognizer:
         """Load a checkpoint (None = the bundled model). Any failure raises CheckpointError; no code runs."""
         path = Path(path) if path is not None else bundled_model_path()
         if not path.is_file():
-            hint = " (the bundled model has not been trained yet: see README)" if path == BUNDLED_MODEL else ""
+            hint = " (the bundled model is missing: reinstall digitpad, or train one as the README shows)" \
+                if path == bundled_model_path() else ""
             raise CheckpointError(f"{path}: no such model file{hint}")
         dev = resolve_device(device)
         try:
