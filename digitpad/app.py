@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -151,7 +153,12 @@ class MainWindow(QMainWindow):
             return
         tab.useModelRequested.connect(self.set_recognizer)
         self.train_tab = tab
-        self._replace_train_widget(tab)
+        # Scrollable, so the form, charts and results never force the window wider than a laptop screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(tab)
+        self._replace_train_widget(scroll)
 
     def _replace_train_widget(self, widget: QWidget) -> None:
         current = self.tabs.currentIndex()
