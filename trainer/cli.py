@@ -499,7 +499,11 @@ class JsonLinesLog:
 
 
 class TensorBoardLog:
-    """Scalars for TensorBoard: training loss and speed per log step, losses/accuracies per epoch."""
+    """Scalars for TensorBoard: batch/* against the global step, train/test/val metrics against the epoch.
+
+    A tag is only ever written against one kind of step: mixing steps and epochs in one tag
+    would draw a zig-zag in TensorBoard.
+    """
 
     def __init__(self, writer) -> None:
         self.writer = writer
@@ -522,8 +526,8 @@ class TensorBoardLog:
         from trainer.train import BatchEvent, EpochEvent
 
         if isinstance(event, BatchEvent):
-            self.writer.add_scalar("train/loss", event.loss, event.global_step)
-            self.writer.add_scalar("train/samples_per_sec", event.samples_per_sec, event.global_step)
+            self.writer.add_scalar("batch/loss", event.loss, event.global_step)
+            self.writer.add_scalar("batch/samples_per_sec", event.samples_per_sec, event.global_step)
         elif isinstance(event, EpochEvent):
             for name in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "val_loss", "val_accuracy"):
                 value = getattr(event, name)

@@ -10,7 +10,9 @@ channels_last convolutions on the CPU, and reading the loss back from the device
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -527,6 +529,7 @@ def train(
     torch.manual_seed(config.seed)  # model initialisation and dropout
     if model is None:
         model = _create_model(config)  # before loading data: a bad setting fails at once
+    _import_optimizer_machinery_in_background()
     train_cpu, test_cpu, val_cpu = training_data(config, data)
     if len(train_cpu) == 0:
         raise DataError("the training set is empty")
@@ -539,6 +542,26 @@ def train(
             f"the {describe_device(device)} ran out of memory training {config.arch} with batch size "
             f"{config.batch_size}; try a smaller batch size or the CPU"
         ) from None
+
+
+def _import_optimizer_machinery_in_background() -> None:
+    """Import torch._dynamo on a thread while the data loads.
+
+    Every torch.optim optimizer imports it on first use (its methods are wrapped in
+    torch._disable_dynamo): 1-1.5 s of pure Python that would otherwise follow the data loading
+    (decompression, which releases the GIL) instead of overlapping it. The optimizer's own import
+    then just waits for this one. Not a daemon thread: exiting mid-import is not safe.
+    """
+    if "torch._dynamo" in sys.modules:
+        return
+
+    def run() -> None:
+        try:
+            importlib.import_module("torch._dynamo")
+        except Exception:  # noqa: BLE001 - the optimizer's own import will report it
+            pass
+
+    threading.Thread(target=run, name="digitpad-import-torch-dynamo").start()
 
 
 def _create_model(config: TrainConfig) -> nn.Module:

@@ -185,8 +185,24 @@ def test_tensorboard_gets_losses_and_accuracies():
     log = TensorBoardLog(writer)
     log(BatchEvent(1, 1, 5, 10, 5, 0.5, 1000.0, 1.0, 1.0))
     log(EpochEvent(1, 1, 0.4, 0.9, 0.3, 0.92, 2.0))
-    assert ("train/loss", 0.5, 5) in writer.scalars and ("test/accuracy", 0.92, 1) in writer.scalars
+    assert ("batch/loss", 0.5, 5) in writer.scalars and ("test/accuracy", 0.92, 1) in writer.scalars
+    assert ("train/loss", 0.4, 1) in writer.scalars  # the epoch's loss, not the batch's, against the epoch
     assert not any(tag.startswith("val/") for tag, _, _ in writer.scalars)
+
+
+def test_tensorboard_run_can_be_read_back_by_tensorboard(mnist_dir, tmp_path, capsys):
+    event_accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator", reason="tensorboard is an optional extra"
+    )
+    tb_dir = tmp_path / "tb"
+    args = quick_args(mnist_dir, "--arch", "fnn", "--epochs", "2", "--tensorboard", str(tb_dir), "--out", str(tmp_path / "m.pt"))
+    assert main(args) == 0
+    reader = event_accumulator.EventAccumulator(str(tb_dir))
+    reader.Reload()
+    epochs = {tag: [s.step for s in reader.Scalars(tag)] for tag in ("train/loss", "test/accuracy")}
+    assert epochs == {"train/loss": [1, 2], "test/accuracy": [1, 2]}
+    steps = [s.step for s in reader.Scalars("batch/loss")]
+    assert steps == sorted(steps) and steps[-1] == 16  # 2 epochs of 512 images in batches of 64
 
 
 def test_progress_on_a_terminal_is_one_updating_line_with_eta():
