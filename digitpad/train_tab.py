@@ -118,6 +118,8 @@ def settings_text(config: TrainConfig) -> str:
         parts.append(f"{config.subset:,} imgs")
     if config.augment:
         parts.append("aug")
+    if config.ema:
+        parts.append(f"ema {config.ema:g}")
     if config.pen_digits:
         parts.append("+pen")
     return " · ".join(parts)

@@ -165,6 +165,10 @@ def _add_train_parser(commands) -> None:
     opt.add_argument("--epochs", type=_positive_int, default=d.epochs, help="passes over the training set")
     opt.add_argument("--seed", type=_nonnegative_int, default=d.seed, help="random seed (same seed, same device: same run)")
     opt.add_argument("--label-smoothing", type=_fraction, default=d.label_smoothing, help="label smoothing")
+    opt.add_argument(
+        "--ema", metavar="DECAY", type=_fraction, default=d.ema,
+        help="keep a moving average of the weights with this decay (e.g. 0.999) and evaluate and save it; 0 = off",
+    )
     opt.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help="learning-rate schedule, stepped every batch")
     opt.add_argument("--augment", action="store_true", help="random small affine distortions of the training images")
     opt.add_argument("--device", type=_device, default=d.device, help=DEVICE_HELP)
@@ -292,6 +296,7 @@ def config_from_args(args: argparse.Namespace):
         epochs=1 if args.dry_run else args.epochs,
         seed=args.seed,
         label_smoothing=args.label_smoothing,
+        ema=args.ema,
         schedule=args.schedule,
         augment=args.augment,
         device=args.device,

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.data import MNIST_MEAN, MNIST_STD, MnistData, Split, concat_splits, iterate_batches, load_mnist
+from trainer.ema import WeightAverage
 from trainer.errors import DataError, DigitpadError, TrainingError
 from trainer.evaluate import EvalResult, evaluate
 from trainer.models import count_parameters, create_model, model_names
@@ -53,6 +54,7 @@ class TrainConfig:
     epochs: int = 1
     seed: int = 1
     label_smoothing: float = 0.0
+    ema: float = 0.0  # decay of a moving average of the weights, evaluated and saved instead of them; 0 = off
     schedule: str = "none"  # "none" | "onecycle" | "cosine", stepped once per batch
     augment: bool = False
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N" | "mps"
@@ -84,6 +86,7 @@ class TrainConfig:
         _check(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}")
         _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         _check(0 <= self.label_smoothing < 1, f"label smoothing must be in [0, 1), got {self.label_smoothing}")
+        _check(0 <= self.ema < 1, f"EMA decay must be in [0, 1) (0 = off), got {self.ema}")
         _check(self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}")
         _check(self.subset is None or self.subset >= 1, f"subset must be >= 1, got {self.subset}")
         _check(self.test_subset is None or self.test_subset >= 1, f"test subset must be >= 1, got {self.test_subset}")
@@ -395,6 +398,7 @@ class _Run:
             model.to(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(config, model.parameters())
         self.scheduler = make_scheduler(config, self.optimizer, self.total_steps)
+        self.average = WeightAverage(model, config.ema) if config.ema > 0 else None
         # one generator for shuffling and augmentation, on the data's device, so the same seed
         # gives the same batches and the same distortions
         self.generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -448,6 +452,8 @@ class _Run:
         self.optimizer.step()
         if self.scheduler is not None and self.global_step < self.total_steps:
             self.scheduler.step()
+        if self.average is not None:
+            self.average.update()
         return loss.detach(), (logits.detach().argmax(dim=1) == labels).sum()
 
     def _flush(self, window, sizes, epoch, step, window_start) -> tuple[float, int]:
@@ -485,8 +491,10 @@ class _Run:
         )
 
     def evaluate(self, split: Split) -> EvalResult:
+        """Evaluate the model that will be returned: the weight average when there is one."""
         start = self.clock.now()
-        result = evaluate(self.model, split, self.device)
+        model = self.average.model if self.average is not None else self.model
+        result = evaluate(model, split, self.device)
         self.last_eval_seconds = self.clock.now() - start
         self.eval_seconds += self.last_eval_seconds
         return result
@@ -612,6 +620,8 @@ def _train_on_device(config, device, model, train_cpu, test_cpu, val_cpu, emit, 
         history.append(event)
         emit(event)
     seconds = run.clock.now()
+    if run.average is not None:
+        run.average.copy_back()  # before the layout change below, which gives the parameters new storage
     # back to the ordinary layout so the returned model and its checkpoint look like any other
     model.to(memory_format=torch.contiguous_format)
     model.eval()

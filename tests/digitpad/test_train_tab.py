@@ -278,3 +278,12 @@ def test_data_dir_is_remembered(qtbot, tmp_path, mnist_dir):
     assert second.data_dir() == str(mnist_dir)
     assert second.config_from_form().data_dir == str(mnist_dir)
     assert isinstance(second.config_from_form(), TrainConfig)
+
+
+def test_a_runs_settings_line_names_what_shapes_it():
+    from digitpad.train_tab import settings_text
+
+    plain = settings_text(TrainConfig(arch="cnn", optimizer="adam", lr=5e-4, batch_size=128, epochs=2))
+    assert plain == "cnn · adam lr 0.0005 · batch 128 · 2 ep"
+    bundled = settings_text(TrainConfig(arch="digitnet", optimizer="adamw", lr=3e-3, epochs=40, augment=True, ema=0.999, pen_digits=True))
+    assert bundled == "digitnet · adamw lr 0.003 · batch 128 · 40 ep · aug · ema 0.999 · +pen"
