@@ -227,7 +227,7 @@ def _from_payload(content: Mapping, path: Path) -> Checkpoint:
         raise CheckpointError(f"{path}: unknown architecture {arch!r}; this digitpad knows {', '.join(REGISTRY)}")
     return Checkpoint(
         arch=arch,
-        model_args=dict(content["model_args"]),
+        model_args={**REGISTRY[arch].older_args, **content["model_args"]},
         state_dict=_tensor_dict(content["state_dict"], path),
         normalization=_check_normalization(dict(content["normalization"]), path),
         hparams=dict(content["hparams"]),
@@ -249,10 +249,10 @@ def _from_bare(content: object, path: Path) -> Checkpoint:
     if not _is_tensor_dict(content):
         raise CheckpointError(f"{path}: holds a dict that is neither a digitpad checkpoint nor a state_dict")
     state = _tensor_dict(content, path)
-    arch = _infer_arch(state, path)
+    arch, model_args = _infer_arch(state, path)
     return Checkpoint(
         arch=arch,
-        model_args=dict(REGISTRY[arch].default_args),
+        model_args=model_args,
         state_dict=state,
         # coursework scripts normalize with the MNIST statistics (transforms.Normalize((0.1307,), (0.3081,)))
         normalization=default_normalization(),
@@ -263,15 +263,20 @@ def _from_bare(content: object, path: Path) -> Checkpoint:
     )
 
 
-def _infer_arch(state: dict[str, Tensor], path: Path) -> str:
-    """The registered architecture (with default args) whose keys and shapes match `state` exactly."""
+def _infer_arch(state: dict[str, Tensor], path: Path) -> tuple[str, dict]:
+    """The registered architecture and model_args (its defaults, else its older defaults) whose
+    keys and shapes match `state` exactly."""
     problems_by_arch, shared_keys = {}, {}
     for name, spec in REGISTRY.items():
+        candidates = [spec.default_args] + ([{**spec.default_args, **spec.older_args}] if spec.older_args else [])
+        for args in candidates:
+            expected = _expected_shapes(spec.factory(**args))
+            problems = _mismatches(expected, state)
+            if not problems:
+                return name, dict(args)
+        # report against the current defaults: that is what a new file of this arch looks like
         expected = _expected_shapes(spec.factory(**spec.default_args))
-        problems = _mismatches(expected, state)
-        if not problems:
-            return name
-        problems_by_arch[name] = problems
+        problems_by_arch[name] = _mismatches(expected, state)
         shared_keys[name] = len(expected.keys() & state.keys())
     known = f"no known architecture ({', '.join(REGISTRY)})"
     closest = max(shared_keys, key=lambda name: (shared_keys[name], -len(problems_by_arch[name])))

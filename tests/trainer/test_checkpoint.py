@@ -94,20 +94,21 @@ def test_the_file_is_one_plain_dict_in_the_documented_format(tmp_path):
     assert set(content) == {
         "format", "version", "arch", "model_args", "state_dict", "normalization", "hparams", "metrics", "created"
     }
-    assert content["arch"] == "digitnet" and content["model_args"] == {"width": 32, "dropout": 0.25}
+    assert content["arch"] == "digitnet" and content["model_args"] == {"width": 32, "dropout": 0.25, "deep_convs": 2}
 
 
 def test_a_checkpoint_keeps_non_default_model_arguments(tmp_path):
     model = trained_like("digitnet", width=8, dropout=0.1)
     path = save_checkpoint(make_checkpoint(model, "digitnet", {"width": 8, "dropout": 0.1}), tmp_path / "small.pt")
     loaded, ckpt = load_model(path)
-    assert ckpt.model_args == {"width": 8, "dropout": 0.1}
+    assert ckpt.model_args == {"width": 8, "dropout": 0.1, "deep_convs": REGISTRY["digitnet"].default_args["deep_convs"]}
     torch.testing.assert_close(outputs(loaded), outputs(model), rtol=0, atol=0)
 
 
 def test_a_checkpoint_stores_every_model_argument_not_only_the_ones_given(tmp_path):
     ckpt = make_checkpoint(trained_like("digitnet", width=8), "digitnet", {"width": 8})
-    assert ckpt.model_args == {"width": 8, "dropout": REGISTRY["digitnet"].default_args["dropout"]}
+    defaults = REGISTRY["digitnet"].default_args
+    assert ckpt.model_args == {"width": 8, "dropout": defaults["dropout"], "deep_convs": defaults["deep_convs"]}
     path = save_checkpoint(ckpt, tmp_path / "narrow.pt")
     assert payload(path)["model_args"] == ckpt.model_args
 
@@ -186,6 +187,26 @@ def test_a_bare_state_dict_of_each_architecture_loads_with_its_arch_inferred(tmp
     assert ckpt.normalization == {"mean": MNIST_MEAN, "std": MNIST_STD}
     assert ckpt.name == "weights"
     torch.testing.assert_close(outputs(loaded), outputs(model), rtol=0, atol=0)
+
+
+def test_a_digitnet_file_from_before_deep_convs_existed_rebuilds_its_one_conv_model(tmp_path):
+    # such files store model_args without 'deep_convs'; they must not be read with today's default
+    old = trained_like("digitnet", deep_convs=1)
+    ckpt = make_checkpoint(old, "digitnet", {"deep_convs": 1})
+    del ckpt.model_args["deep_convs"]
+    path = save_checkpoint(ckpt, tmp_path / "old.pt")
+    loaded, read = load_model(path)
+    assert read.model_args["deep_convs"] == 1 != REGISTRY["digitnet"].default_args["deep_convs"]
+    torch.testing.assert_close(outputs(loaded), outputs(old), rtol=0, atol=0)
+
+
+def test_a_bare_state_dict_of_an_older_digitnet_is_recognized(tmp_path):
+    old = trained_like("digitnet", deep_convs=1)
+    path = tmp_path / "old_weights.pth"
+    torch.save(old.state_dict(), path)
+    loaded, ckpt = load_model(path)
+    assert ckpt.arch == "digitnet" and ckpt.model_args["deep_convs"] == 1
+    torch.testing.assert_close(outputs(loaded), outputs(old), rtol=0, atol=0)
 
 
 class TutorialNet(nn.Module):

@@ -17,8 +17,9 @@ EXPECTED_PARAMETERS = {
     "fnn-dropout": 535_818,  # 784*512+512 + 512*256+256 + 256*10+10
     "cnn": 8_490,  # (10*25+10) + (20*10*25+20) + (320*10+10)
     "cnn-dropout": 21_840,  # (10*25+10) + (20*10*25+20) + (320*50+50) + (50*10+10)
-    # bias-free 3x3 convs, each with a BatchNorm (2 per channel): 1->32, 32->64, 64->64, 64->128; then 128*10+10
-    "digitnet": 131_178,
+    # bias-free 3x3 convs, each with a BatchNorm (2 per channel): 1->32, 32->64, 64->64, 64->128, 128->128;
+    # then 128*10+10
+    "digitnet": 278_890,
 }
 
 
@@ -113,6 +114,15 @@ def test_digitnet_uses_batchnorm_3x3_convolutions_and_dropout():
     assert convs and all(conv.kernel_size == (3, 3) for conv in convs)
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     assert model.dropout.p == REGISTRY["digitnet"].default_args["dropout"]
+
+
+def test_digitnet_depth_at_7x7_is_a_constructor_argument():
+    # each extra 3x3 convolution at 7x7 maps 4w -> 4w channels and brings its BatchNorm
+    shallow, deep = create_model("digitnet", deep_convs=1), create_model("digitnet", deep_convs=3)
+    assert count_parameters(deep) - count_parameters(shallow) == 2 * (128 * 128 * 9 + 2 * 128)
+    assert deep(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="deep_convs must be at least 1"):
+        create_model("digitnet", deep_convs=0)
 
 
 def test_model_arguments_override_the_defaults():
