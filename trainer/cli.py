@@ -192,6 +192,11 @@ def _add_train_parser(commands) -> None:
         help="add the training writers' UNIPEN pen digits, rendered like canvas drawings "
         "(the file from $DIGITPAD_PENDIGITS or ../shared/pendigits; default: off)",
     )
+    data.add_argument(
+        "--pen-copies", type=_positive_int, default=None, metavar="N",
+        help="with --pen-digits: renders of each pen digit, at random sizes and places; more copies "
+        f"weigh drawn digits more against MNIST (default: {d.pen_copies})",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--out", default="model.pt", help="where to write the checkpoint")
     out.add_argument("--log", metavar="FILE", help="write every training event to FILE as JSON lines")
@@ -283,7 +288,10 @@ def _error(message) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from trainer.train import TrainConfig
+    from trainer.train import ConfigError, TrainConfig
+
+    if args.pen_copies is not None and not args.pen_digits:
+        raise ConfigError("--pen-copies only counts with --pen-digits (it sets how often each pen digit is used)")
 
     return TrainConfig(
         arch=args.arch,
@@ -305,6 +313,7 @@ def config_from_args(args: argparse.Namespace):
         test_subset=args.test_subset,
         val_size=args.val_size,
         pen_digits=args.pen_digits,
+        pen_copies=args.pen_copies or TrainConfig.pen_copies,
         log_every=1 if args.dry_run else args.log_every,
     )
 

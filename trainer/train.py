@@ -31,7 +31,7 @@ from trainer.models import count_parameters, create_model, model_names
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("none", "onecycle", "cosine")
-PEN_DIGIT_COPIES = 3  # renders of each training-writer pen digit, each at its own random size/place
+PEN_DIGIT_COPIES = 3  # default renders of each training-writer pen digit, each at its own random size/place
 CHANNELS_LAST_DEVICES = ("cpu",)  # measured: ~1.3-1.8x faster `cnn` steps on a 2-core CPU
 ONECYCLE_PCT_START = 0.25  # fraction of the run spent warming the learning rate up
 
@@ -63,6 +63,7 @@ class TrainConfig:
     test_subset: int | None = None
     val_size: int = 0
     pen_digits: bool = False  # add rendered pen digits of the training writers
+    pen_copies: int = PEN_DIGIT_COPIES  # renders of each of them: their weight against MNIST's 60,000
     log_every: int = 20  # batches between BatchEvents
 
     def to_dict(self) -> dict:
@@ -91,6 +92,7 @@ class TrainConfig:
         _check(self.subset is None or self.subset >= 1, f"subset must be >= 1, got {self.subset}")
         _check(self.test_subset is None or self.test_subset >= 1, f"test subset must be >= 1, got {self.test_subset}")
         _check(self.val_size >= 0, f"validation size must be >= 0, got {self.val_size}")
+        _check(self.pen_copies >= 1, f"pen digit copies must be >= 1, got {self.pen_copies}")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -328,7 +330,7 @@ def training_data(config: TrainConfig, data: MnistData | None = None) -> tuple[S
         )
     train_split = data.train
     if config.pen_digits:
-        train_split = concat_splits(train_split, pen_digit_split(config.seed))
+        train_split = concat_splits(train_split, pen_digit_split(config.seed, config.pen_copies))
     return train_split, data.test, data.val
 
 

@@ -107,6 +107,7 @@ def test_ctrl_c_saves_the_model_trained_so_far(mnist_dir, tmp_path, capsys, monk
         (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
         (["--label-smoothing", "1.5"], "argument --label-smoothing: must be in [0, 1)"),
         (["--model-arg", "width"], "argument --model-arg: expected KEY=VALUE"),
+        (["--pen-digits", "--pen-copies", "0"], "argument --pen-copies: must be >= 1"),
         (["evaluate"], "the following arguments are required: model"),
         (["export", "m.pt"], "the following arguments are required: output"),
         (["bogus"], "invalid choice: 'bogus'"),
@@ -142,6 +143,11 @@ def test_a_missing_data_dir_is_one_line_not_a_traceback(tmp_path, capsys, monkey
 def test_asking_for_cuda_without_one_is_a_usage_error(tmp_path, capsys):
     assert main(["--device", "cuda", "--out", str(tmp_path / "m.pt")]) == 2
     assert "no CUDA GPU" in one_line_error(capsys.readouterr().err)
+
+
+def test_pen_copies_without_pen_digits_is_a_usage_error(tmp_path, capsys):
+    assert main(["--pen-copies", "6", "--device", "cpu", "--out", str(tmp_path / "m.pt")]) == 2
+    assert "--pen-copies only counts with --pen-digits" in one_line_error(capsys.readouterr().err)
 
 
 def test_an_output_path_that_cannot_be_written_fails_before_training(tmp_path, capsys):

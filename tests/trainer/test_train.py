@@ -243,6 +243,9 @@ def test_pen_digits_of_training_writers_join_the_training_set(small, pendigits_p
     assert events[0].n_train == 1024 + 3 * len(train_writers)
     assert result.config.pen_digits and not result.cancelled
 
+    _, events = run(quick_config(arch="fnn", pen_digits=True, pen_copies=5), small)
+    assert events[0].n_train == 1024 + 5 * len(train_writers)
+
 
 def test_running_out_of_memory_is_a_training_error_with_advice(small):
     class Greedy(torch.nn.Module):
