@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from trainer.data import MNIST_MEAN, MNIST_STD, MnistData, Split, load_mnist  # noqa: E402
+from trainer.errors import DataError  # noqa: E402
 from trainer.evaluate import evaluate  # noqa: E402
 from trainer.models import create_model  # noqa: E402
 from trainer.train import BatchEvent, TrainConfig, TrainControl, resolve_device, train  # noqa: E402
@@ -245,8 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} CPU(s), torch threads {torch.get_num_threads()}, "
           f"CUDA {'yes: ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no'}; {load_average()}")
-    data = load_mnist(args.data_dir, download=False, subset=QUICK_SUBSET if args.quick else None,
-                      test_subset=1000 if args.quick else None)
+    try:
+        data = load_mnist(args.data_dir, download=False, subset=QUICK_SUBSET if args.quick else None,
+                          test_subset=1000 if args.quick else None)
+    except DataError as exc:
+        sys.exit(f"train_speed: {exc}")
     if "1" in args.sections:
         loop_speed(data, args.seed)
     if "2" in args.sections and not args.quick:
