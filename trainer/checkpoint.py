@@ -269,15 +269,14 @@ def _infer_arch(state: dict[str, Tensor], path: Path) -> tuple[str, dict]:
     problems_by_arch, shared_keys = {}, {}
     for name, spec in REGISTRY.items():
         candidates = [spec.default_args] + ([{**spec.default_args, **spec.older_args}] if spec.older_args else [])
-        for args in candidates:
+        for i, args in enumerate(candidates):
             expected = _expected_shapes(spec.factory(**args))
             problems = _mismatches(expected, state)
             if not problems:
                 return name, dict(args)
-        # report against the current defaults: that is what a new file of this arch looks like
-        expected = _expected_shapes(spec.factory(**spec.default_args))
-        problems_by_arch[name] = _mismatches(expected, state)
-        shared_keys[name] = len(expected.keys() & state.keys())
+            if i == 0:  # report against the current defaults: that is what a new file of this arch looks like
+                problems_by_arch[name] = problems
+                shared_keys[name] = len(expected.keys() & state.keys())
     known = f"no known architecture ({', '.join(REGISTRY)})"
     closest = max(shared_keys, key=lambda name: (shared_keys[name], -len(problems_by_arch[name])))
     if shared_keys[closest] == 0:
