@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QCoreApplication, QSettings, QSignalBlocker, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QSettings, QSignalBlocker, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QDoubleValidator, QShowEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -53,17 +53,20 @@ from digitpad.train_worker import (
     start_worker,
     warm_up,
 )
-from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig, TrainControl
+from trainer.train import BatchEvent, ConfigError, EpochEvent, StartEvent, TrainConfig, TrainControl
 
 FORM_WIDTH = 330  # pixels of the settings column
 OPTIMIZERS = (("Adam", "adam"), ("AdamW", "adamw"), ("SGD", "sgd"), ("SGD + momentum", "momentum"))
 DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 DATASETS = (("MNIST", False), ("MNIST + pen digits", True))
+SCHEDULES = (("Constant", "none"), ("One-cycle", "onecycle"), ("Cosine", "cosine"))
+MAX_PEN_COPIES = 20
 MAX_SUBSET = 60_000  # the MNIST training set
 SUBSET_STEP = 1_000
 MAX_TEST_SUBSET = 10_000
 SETTINGS_DATA_DIR = "train/data_dir"
 SETTINGS_LOG_DIR = "train/log_dir"
+SETTINGS_MORE_OPTIONS = "train/more_options"  # whether "More options" is unfolded
 SHUTDOWN_WAIT_MS = 10_000  # how long closing the app waits for a cancelled run to stop
 ERROR_STYLE = "QLabel { background: #fdecea; color: #7f1d1d; border: 1px solid #f5c2c0; border-radius: 4px; padding: 6px; }"
 INFO_STYLE = "QLabel { background: #e8f4fd; color: #0b3d62; border: 1px solid #b6dcf7; border-radius: 4px; padding: 6px; }"
@@ -112,17 +115,41 @@ def settings_text(config: TrainConfig) -> str:
     parts = [config.arch, f"{config.optimizer} lr {config.lr:g}"]
     if config.optimizer == "momentum":
         parts[-1] += f" m {config.momentum:g}"
+    if config.weight_decay:
+        parts[-1] += f" wd {config.weight_decay:g}"
+    if config.schedule != "none":
+        parts.append(config.schedule)
     parts.append(f"batch {config.batch_size}")
     parts.append(f"{config.epochs} ep")
     if config.subset:
         parts.append(f"{config.subset:,} imgs")
     if config.augment:
         parts.append("aug")
+    if config.label_smoothing:
+        parts.append(f"ls {config.label_smoothing:g}")
     if config.ema:
         parts.append(f"ema {config.ema:g}")
     if config.pen_digits:
-        parts.append("+pen")
+        parts.append("+pen" if config.pen_copies == TrainConfig.pen_copies else f"+pen ×{config.pen_copies}")
     return " · ".join(parts)
+
+
+def _number_edit(value: float, tooltip: str) -> QLineEdit:
+    """A field for a non-negative number typed as 0.01 or 5e-4 (a spin box cannot show both)."""
+    edit = QLineEdit(f"{value:g}")
+    validator = QDoubleValidator(0.0, 1e12, 12, edit)
+    validator.setNotation(QDoubleValidator.ScientificNotation)
+    edit.setValidator(validator)
+    edit.setToolTip(tooltip)
+    return edit
+
+
+def _read_number(edit: QLineEdit, what: str, example: str) -> float:
+    text = edit.text().strip().replace(",", ".")  # a decimal comma is what some locales type
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"the {what} {text!r} is not a number (e.g. {example})") from None
 
 
 def _slug(text: str) -> str:
@@ -234,10 +261,11 @@ class TrainTab(QWidget):
         inner.addWidget(self._build_model_group())
         inner.addWidget(self._build_optimizer_group())
         inner.addWidget(self._build_data_group())
+        inner.addWidget(self._build_more_options())
         inner.addWidget(self._build_output_group())
         inner.addStretch(1)
         self._compact_combos()
-        scroll = QScrollArea()
+        self._form_scroll = scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -284,11 +312,7 @@ class TrainTab(QWidget):
         self.optimizer_combo = QComboBox()
         for label, value in OPTIMIZERS:
             self.optimizer_combo.addItem(label, value)
-        self.lr_edit = QLineEdit(f"{defaults.lr:g}")
-        validator = QDoubleValidator(0.0, 1e12, 12, self.lr_edit)
-        validator.setNotation(QDoubleValidator.ScientificNotation)
-        self.lr_edit.setValidator(validator)
-        self.lr_edit.setToolTip("Learning rate, e.g. 5e-4 for Adam or 0.01 for SGD")
+        self.lr_edit = _number_edit(defaults.lr, "Learning rate, e.g. 5e-4 for Adam or 0.01 for SGD")
         self.momentum_spin = QDoubleSpinBox()
         self.momentum_spin.setRange(0.0, 0.999)
         self.momentum_spin.setDecimals(3)
@@ -351,6 +375,57 @@ class TrainTab(QWidget):
         form.addRow("Test subset", self.test_subset_spin)
         form.addRow("Data dir", data_row)
         form.addRow("Device", self.device_combo)
+        return box
+
+    def _build_more_options(self) -> QWidget:
+        """Regularization, schedule, weight averaging, pen-digit weight: folded away until asked for."""
+        defaults = TrainConfig()
+        self.more_button = QToolButton()
+        self.more_button.setText("More options")
+        self.more_button.setCheckable(True)
+        self.more_button.setAutoRaise(True)
+        self.more_button.setStyleSheet("QToolButton { border: none; padding: 2px 0; }")  # a fold, not a pressed button
+        self.more_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.more_panel = QGroupBox()
+        form = QFormLayout(self.more_panel)
+        self.weight_decay_edit = _number_edit(
+            defaults.weight_decay, "Weight decay, e.g. 0.01 with AdamW or 5e-4 with SGD; 0 = none"
+        )
+        self.schedule_combo = QComboBox()
+        for label, value in SCHEDULES:
+            self.schedule_combo.addItem(label, value)
+        self.schedule_combo.setCurrentIndex(self.schedule_combo.findData(defaults.schedule))
+        self.schedule_combo.setToolTip("How the learning rate changes over the run, batch by batch")
+        self.label_smoothing_spin = QDoubleSpinBox()
+        self.label_smoothing_spin.setRange(0.0, 0.5)
+        self.label_smoothing_spin.setSingleStep(0.05)
+        self.label_smoothing_spin.setValue(defaults.label_smoothing)
+        self.label_smoothing_spin.setSpecialValueText("off")
+        self.ema_spin = QDoubleSpinBox()
+        self.ema_spin.setRange(0.0, 0.9999)
+        self.ema_spin.setDecimals(4)
+        self.ema_spin.setSingleStep(0.001)
+        self.ema_spin.setValue(defaults.ema)
+        self.ema_spin.setSpecialValueText("off")
+        self.ema_spin.setToolTip("Evaluate and save a moving average of the weights with this decay, e.g. 0.999")
+        self.pen_copies_spin = QSpinBox()
+        self.pen_copies_spin.setRange(1, MAX_PEN_COPIES)
+        self.pen_copies_spin.setValue(defaults.pen_copies)
+        self.pen_copies_spin.setToolTip(
+            "With MNIST + pen digits: renders of each pen digit at random sizes and places; "
+            "more weigh drawn digits more against MNIST"
+        )
+        form.addRow("Weight decay", self.weight_decay_edit)
+        form.addRow("LR schedule", self.schedule_combo)
+        form.addRow("Label smoothing", self.label_smoothing_spin)
+        form.addRow("Weight average", self.ema_spin)
+        form.addRow("Pen copies", self.pen_copies_spin)
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.more_button)
+        layout.addWidget(self.more_panel)
+        self._show_more_options(self.settings.value(SETTINGS_MORE_OPTIONS, False, type=bool))
         return box
 
     def _build_output_group(self) -> QGroupBox:
@@ -462,9 +537,12 @@ class TrainTab(QWidget):
         self.use_button.clicked.connect(self.use_selected_run)
         self.save_button.clicked.connect(self._save_dialog)
         self.export_button.clicked.connect(self._export_dialog)
+        self.more_button.toggled.connect(self._on_more_options_toggled)
+        self.dataset_combo.currentIndexChanged.connect(self._on_dataset_changed)
         self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(TrainConfig().arch)))
         self._on_arch_changed()
         self._on_optimizer_changed()
+        self._on_dataset_changed()
 
     @Slot()
     def _on_arch_changed(self) -> None:
@@ -474,6 +552,26 @@ class TrainTab(QWidget):
     @Slot()
     def _on_optimizer_changed(self) -> None:
         self.momentum_spin.setEnabled(self.optimizer_combo.currentData() == "momentum")
+
+    @Slot()
+    def _on_dataset_changed(self) -> None:
+        self.pen_copies_spin.setEnabled(bool(self.dataset_combo.currentData()))
+
+    @Slot(bool)
+    def _on_more_options_toggled(self, shown: bool) -> None:
+        self._show_more_options(shown)
+        self.settings.setValue(SETTINGS_MORE_OPTIONS, shown)
+        if shown:  # once the layout has made room for them, scroll the new rows into view
+            QTimer.singleShot(0, self._reveal_more_options)
+
+    @Slot()
+    def _reveal_more_options(self) -> None:
+        self._form_scroll.ensureWidgetVisible(self.more_panel)
+
+    def _show_more_options(self, shown: bool) -> None:
+        self.more_button.setChecked(shown)
+        self.more_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+        self.more_panel.setVisible(shown)
 
     # ================================================================ the form
 
@@ -500,18 +598,16 @@ class TrainTab(QWidget):
 
     def config_from_form(self) -> TrainConfig:
         """The TrainConfig the form describes (validated; ConfigError names a bad field)."""
-        from trainer.train import ConfigError
-
-        text = self.lr_edit.text().strip().replace(",", ".")
-        try:
-            lr = float(text)
-        except ValueError:
-            raise ConfigError(f"the learning rate {text!r} is not a number (e.g. 5e-4)") from None
+        pen_digits = bool(self.dataset_combo.currentData())
         config = TrainConfig(
             arch=self.arch_combo.currentData(),
             optimizer=self.optimizer_combo.currentData(),
-            lr=lr,
+            lr=_read_number(self.lr_edit, "learning rate", "5e-4"),
             momentum=self.momentum_spin.value(),
+            weight_decay=_read_number(self.weight_decay_edit, "weight decay", "0.01"),
+            schedule=self.schedule_combo.currentData(),
+            label_smoothing=self.label_smoothing_spin.value(),
+            ema=self.ema_spin.value(),
             batch_size=self.batch_spin.value(),
             epochs=self.epochs_spin.value(),
             seed=self.seed_spin.value(),
@@ -520,7 +616,8 @@ class TrainTab(QWidget):
             data_dir=self.data_dir(),
             subset=self.subset_spin.value() or None,
             test_subset=self.test_subset_spin.value() or None,
-            pen_digits=bool(self.dataset_combo.currentData()),
+            pen_digits=pen_digits,
+            pen_copies=self.pen_copies_spin.value() if pen_digits else TrainConfig.pen_copies,
         )
         config.validate()
         return config

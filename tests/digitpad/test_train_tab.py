@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
+from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 
 from digitpad.charts import ACC_TEST, ACC_TRAIN, LOSS_TEST, LOSS_TRAIN
 from digitpad.train_tab import TrainTab
@@ -258,6 +258,61 @@ def test_a_bad_learning_rate_is_refused_before_training(qtbot, tab):
     assert "learning rate" in tab.message()
 
 
+def test_a_bad_weight_decay_is_refused_before_training(qtbot, tab):
+    tab.weight_decay_edit.setText("lots")
+    with qtbot.waitSignal(tab.errorShown, timeout=1_000):
+        qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    assert not tab.is_running and tab.runs == []
+    assert "weight decay" in tab.message()
+
+
+def test_more_options_are_folded_until_asked_for_and_the_choice_is_remembered(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    first = TrainTab(settings=settings)
+    qtbot.addWidget(first)
+    assert first.more_panel.isHidden()
+    first.resize(1280, 720)
+    first.show()
+    qtbot.mouseClick(first.more_button, Qt.LeftButton)
+    assert not first.more_panel.isHidden()
+    # unfolding scrolls the new rows into view, down to the last one
+    viewport, last_row = first._form_scroll.viewport(), first.pen_copies_spin
+
+    def last_row_in_view() -> bool:
+        laid_out = last_row.height() >= last_row.sizeHint().height()
+        return laid_out and viewport.rect().contains(QRect(last_row.mapTo(viewport, QPoint(0, 0)), last_row.size()))
+
+    qtbot.waitUntil(last_row_in_view, timeout=2_000)
+    first.shutdown()
+    second = TrainTab(settings=settings)
+    qtbot.addWidget(second)
+    assert second.more_button.isChecked() and not second.more_panel.isHidden()
+
+
+def test_pen_copies_count_only_when_training_on_pen_digits(tab):
+    tab.pen_copies_spin.setValue(6)
+    assert not tab.pen_copies_spin.isEnabled()
+    assert tab.config_from_form().pen_copies == TrainConfig.pen_copies
+    tab.dataset_combo.setCurrentIndex(tab.dataset_combo.findData(True))
+    assert tab.pen_copies_spin.isEnabled()
+    config = tab.config_from_form()
+    assert config.pen_digits and config.pen_copies == 6
+
+
+def test_the_bundled_models_recipe_can_be_set_in_the_form_and_trains_as_set(qtbot, tab, mnist_dir):
+    # weight decay, one-cycle schedule, label smoothing and weight averaging reach the trainer
+    fill_form(tab, mnist_dir, optimizer="adamw", lr="3e-3")
+    tab.weight_decay_edit.setText("0.01")
+    tab.schedule_combo.setCurrentIndex(tab.schedule_combo.findData("onecycle"))
+    tab.label_smoothing_spin.setValue(0.1)
+    tab.ema_spin.setValue(0.99)
+    run = run_to_end(qtbot, tab)
+    assert run.status == "done"
+    hparams = run.outcome.result.config
+    assert (hparams.weight_decay, hparams.schedule, hparams.label_smoothing, hparams.ema) == (0.01, "onecycle", 0.1, 0.99)
+    assert "wd 0.01" in tab.runs_table.item(0, 2).text()
+
+
 def test_data_viewer_shows_labelled_samples_before_any_training(qtbot, tab, mnist_dir):
     tab.set_data_dir(mnist_dir)
     with qtbot.waitSignal(tab.samplesLoaded, timeout=RUN_TIMEOUT_MS) as loaded:
@@ -287,3 +342,6 @@ def test_a_runs_settings_line_names_what_shapes_it():
     assert plain == "cnn · adam lr 0.0005 · batch 128 · 2 ep"
     bundled = settings_text(TrainConfig(arch="digitnet", optimizer="adamw", lr=3e-3, epochs=40, augment=True, ema=0.999, pen_digits=True))
     assert bundled == "digitnet · adamw lr 0.003 · batch 128 · 40 ep · aug · ema 0.999 · +pen"
+    tuned = settings_text(TrainConfig(optimizer="adamw", lr=3e-3, weight_decay=0.01, schedule="onecycle", label_smoothing=0.1,
+                                      pen_digits=True, pen_copies=6))
+    assert tuned == "cnn · adamw lr 0.003 wd 0.01 · onecycle · batch 128 · 1 ep · ls 0.1 · +pen ×6"
