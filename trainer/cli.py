@@ -5,8 +5,8 @@
     digitpad-train export model.pt model.onnx
 
 User errors (bad data directory, unusable model file, a diverging run) end in one `error:` line
-on stderr and a non-zero exit status, never a traceback. Ctrl+C while training stops after the
-current batch and saves the model trained so far.
+on stderr and a non-zero exit status, never a traceback. Ctrl+C (or SIGTERM, as `kill` and `timeout` send)
+while training stops after the current batch and saves the model trained so far.
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             for sink in sinks:
                 sink(event)
 
-        stack.enter_context(_cancel_on_ctrl_c(control))
+        stack.enter_context(_cancel_on_stop_signals(control))
         try:
             result = train(config, on_event=on_event, control=control)
         finally:  # end an open progress line, also when an error message follows
@@ -375,9 +375,12 @@ def _check_output_path(path: Path, flag: str) -> None:
         raise ConfigError(f"{flag} {path}: the directory {path.parent} does not exist")
 
 
+STOP_SIGNALS = ("SIGINT", "SIGTERM")  # Ctrl+C; `kill`, `timeout` and job schedulers
+
+
 @contextmanager
-def _cancel_on_ctrl_c(control):
-    """First Ctrl+C: finish the current batch, then stop and save. Second Ctrl+C: abort."""
+def _cancel_on_stop_signals(control):
+    """First Ctrl+C (or SIGTERM): finish the current batch, then stop and save. A second: abort."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -388,13 +391,16 @@ def _cancel_on_ctrl_c(control):
         if control.cancelled:
             raise KeyboardInterrupt
         control.cancel()
-        print(f"\n{PROG}: stopping after this batch to save the model trained so far (Ctrl+C again to abort)", file=sys.stderr)
+        again = "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\n{PROG}: stopping after this batch to save the model trained so far ({again} again to abort)", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    numbers = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    previous = {number: signal.signal(number, handler) for number in numbers}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def _print_summary(result, saved: Path | None, *, dry_run: bool) -> None:

@@ -74,7 +74,10 @@ def test_quiet_prints_only_the_summary(mnist_dir, tmp_path, capsys):
     assert err == "" and "saved model to" in out
 
 
-def test_ctrl_c_saves_the_model_trained_so_far(mnist_dir, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl+C; `kill` / `timeout`
+def test_ctrl_c_or_sigterm_saves_the_model_trained_so_far(stop, mnist_dir, tmp_path, capsys, monkeypatch):
+    number = getattr(signal, stop)
+    before = signal.getsignal(number)
     sent = []
     real_call = cli.JsonLinesLog.__call__
 
@@ -82,7 +85,7 @@ def test_ctrl_c_saves_the_model_trained_so_far(mnist_dir, tmp_path, capsys, monk
         real_call(self, event)
         if isinstance(event, BatchEvent) and not sent:
             sent.append(event.global_step)
-            signal.raise_signal(signal.SIGINT)  # what Ctrl+C sends
+            signal.raise_signal(number)
 
     monkeypatch.setattr(cli.JsonLinesLog, "__call__", interrupt_after_first_batch)
     model_path = tmp_path / "m.pt"
@@ -93,7 +96,7 @@ def test_ctrl_c_saves_the_model_trained_so_far(mnist_dir, tmp_path, capsys, monk
     assert "cancelled:" in out and "saved the model trained so far" in out
     ckpt = load_checkpoint(model_path)
     assert ckpt.metrics["cancelled"] and ckpt.metrics["steps"] == sent[0]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(number) is before  # handler restored
 
 
 @pytest.mark.parametrize(
