@@ -1,8 +1,9 @@
 """Background work for the Train tab: a training run, and one-off jobs (data samples, ONNX export).
 
-Each worker is a QObject moved to its own QThread (wired started -> run, done -> quit,
-deleteLater), drives the `trainer` package, and reports through signals that carry plain
-numbers, numpy arrays and dataclasses. Workers never touch a widget.
+Each worker is a QObject moved to its own QThread (wired started -> run, done -> quit), drives
+the `trainer` package, and reports through signals that carry plain numbers, numpy arrays and
+dataclasses. Workers never touch a widget, and are destroyed on the GUI thread once their thread
+has ended (see `_ThreadKeeper`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from trainer.errors import DigitpadError
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig, TrainControl, TrainResult
@@ -156,7 +157,7 @@ class TrainWorker(QObject):
                 traceback.print_exc()
             self.failed.emit(describe_error(exc))
         finally:
-            self.done.emit()
+            _end_on_gui_thread(self)
 
     def _train(self) -> RunOutcome:
         from trainer.train import resolve_device, train
@@ -241,7 +242,19 @@ class TaskWorker(QObject):
                 traceback.print_exc()
             self.failed.emit(describe_error(exc))
         finally:
-            self.done.emit()
+            _end_on_gui_thread(self)
+
+
+def _end_on_gui_thread(worker: QObject) -> None:
+    """A worker's last act, on its own thread: move back to the GUI thread, then say `done`.
+
+    So it is destroyed on the GUI thread (PySide only defers the deletion of an object living
+    on another thread, and a finished thread never runs it), never on its own (see _ThreadKeeper).
+    """
+    app = QCoreApplication.instance()
+    if app is not None:
+        worker.moveToThread(app.thread())
+    worker.done.emit()
 
 
 class _ThreadKeeper(QObject):
@@ -250,6 +263,12 @@ class _ThreadKeeper(QObject):
     A QThread destroyed while it runs aborts the whole process ("QThread: Destroyed while thread
     is still running"): that happened when a window was closed (or a test tore it down) during
     the Train tab's background warm-up. Lives on the GUI thread, so releases run there.
+
+    Releasing here is also what destroys the worker (moved back by `_end_on_gui_thread`), on the
+    GUI thread. Destroying it on its own thread (`finished -> deleteLater`) deadlocked about one
+    Train-tab test run in twenty: ~QObject there held one of Qt's shared signal-slot mutexes while
+    it waited for Python's lock, and the GUI thread held Python's lock while it waited for that
+    mutex to connect or disconnect a signal.
     """
 
     def __init__(self) -> None:
@@ -273,9 +292,10 @@ _keeper: _ThreadKeeper | None = None
 
 
 def start_worker(worker: QObject) -> QThread:
-    """Move `worker` (with `run` and `done`) to a new thread and start it; both clean up after `done`.
+    """Move `worker` (with `run` and `done`) to a new thread and start it; the thread quits after `done`.
 
-    Both stay referenced until the thread has ended, even if the caller drops them.
+    Both stay referenced until the thread has ended, even if the caller drops them; then they are
+    released on the GUI thread.
     """
     global _keeper
     if _keeper is None:
@@ -284,7 +304,6 @@ def start_worker(worker: QObject) -> QThread:
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
     _keeper.keep(thread, worker)
     thread.start()
     return thread

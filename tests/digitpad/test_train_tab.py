@@ -338,3 +338,28 @@ def test_a_runs_settings_line_names_what_shapes_it():
     tuned = settings_text(TrainConfig(optimizer="adamw", lr=3e-3, weight_decay=0.01, schedule="onecycle", label_smoothing=0.1,
                                       pen_digits=True, pen_copies=6))
     assert tuned == "cnn · adamw lr 0.003 wd 0.01 · onecycle · batch 128 · 1 ep · ls 0.1 · +pen ×6"
+
+
+def test_a_finished_worker_is_destroyed_on_the_gui_thread_not_its_own(qtbot):
+    # Destroyed on its own thread (finished -> deleteLater), a worker now and then deadlocked against
+    # the GUI thread: one waited for Python's lock holding a Qt mutex, the other the reverse.
+    import gc
+    import threading
+
+    from digitpad.train_worker import TaskWorker, start_worker
+
+    destroyed_on = []
+    worker = TaskWorker(lambda: 42)
+    worker.destroyed.connect(lambda: destroyed_on.append(threading.get_ident()))
+    with qtbot.waitSignal(worker.finished, timeout=10_000) as result:
+        thread = start_worker(worker)
+    assert result.args == [42]
+    qtbot.waitUntil(thread.isFinished, timeout=10_000)
+    del worker, result, thread  # what the tab drops once the thread has ended
+
+    def destroyed() -> bool:
+        gc.collect()
+        return bool(destroyed_on)
+
+    qtbot.waitUntil(destroyed, timeout=10_000)
+    assert destroyed_on == [threading.main_thread().ident]
