@@ -265,8 +265,8 @@ class _ThreadKeeper(QObject):
     the Train tab's background warm-up. Lives on the GUI thread, so releases run there.
 
     Releasing here is also what destroys the worker (moved back by `_end_on_gui_thread`), on the
-    GUI thread. Destroying it on its own thread (`finished -> deleteLater`) deadlocked about one
-    Train-tab test run in twenty: ~QObject there held one of Qt's shared signal-slot mutexes while
+    GUI thread. Destroying it on its own thread (`finished -> deleteLater`) deadlocked 3 of 39
+    Train-tab test runs: ~QObject there held one of Qt's shared signal-slot mutexes while
     it waited for Python's lock, and the GUI thread held Python's lock while it waited for that
     mutex to connect or disconnect a signal.
     """
