@@ -144,6 +144,20 @@ def _number_edit(value: float, tooltip: str) -> QLineEdit:
     return edit
 
 
+def _fraction_spin(
+    value: float, maximum: float, decimals: int, step: float, tooltip: str = "", *, zero_text: str = ""
+) -> QDoubleSpinBox:
+    """A spin box for a value in [0, maximum]; `zero_text` (e.g. "off") is shown for 0."""
+    spin = QDoubleSpinBox()
+    spin.setRange(0.0, maximum)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    spin.setSpecialValueText(zero_text)
+    spin.setToolTip(tooltip)
+    return spin
+
+
 def _read_number(edit: QLineEdit, what: str, example: str) -> float:
     text = edit.text().strip().replace(",", ".")  # a decimal comma is what some locales type
     try:
@@ -313,12 +327,7 @@ class TrainTab(QWidget):
         for label, value in OPTIMIZERS:
             self.optimizer_combo.addItem(label, value)
         self.lr_edit = _number_edit(defaults.lr, "Learning rate, e.g. 5e-4 for Adam or 0.01 for SGD")
-        self.momentum_spin = QDoubleSpinBox()
-        self.momentum_spin.setRange(0.0, 0.999)
-        self.momentum_spin.setDecimals(3)
-        self.momentum_spin.setSingleStep(0.05)
-        self.momentum_spin.setValue(defaults.momentum)
-        self.momentum_spin.setToolTip("Used by SGD + momentum only")
+        self.momentum_spin = _fraction_spin(defaults.momentum, 0.999, 3, 0.05, "Used by SGD + momentum only")
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 8192)
         self.batch_spin.setValue(defaults.batch_size)
@@ -396,18 +405,11 @@ class TrainTab(QWidget):
             self.schedule_combo.addItem(label, value)
         self.schedule_combo.setCurrentIndex(self.schedule_combo.findData(defaults.schedule))
         self.schedule_combo.setToolTip("How the learning rate changes over the run, batch by batch")
-        self.label_smoothing_spin = QDoubleSpinBox()
-        self.label_smoothing_spin.setRange(0.0, 0.5)
-        self.label_smoothing_spin.setSingleStep(0.05)
-        self.label_smoothing_spin.setValue(defaults.label_smoothing)
-        self.label_smoothing_spin.setSpecialValueText("off")
-        self.ema_spin = QDoubleSpinBox()
-        self.ema_spin.setRange(0.0, 0.9999)
-        self.ema_spin.setDecimals(4)
-        self.ema_spin.setSingleStep(0.001)
-        self.ema_spin.setValue(defaults.ema)
-        self.ema_spin.setSpecialValueText("off")
-        self.ema_spin.setToolTip("Evaluate and save a moving average of the weights with this decay, e.g. 0.999")
+        self.label_smoothing_spin = _fraction_spin(defaults.label_smoothing, 0.5, 2, 0.05, zero_text="off")
+        self.ema_spin = _fraction_spin(
+            defaults.ema, 0.9999, 4, 0.001,
+            "Evaluate and save a moving average of the weights with this decay, e.g. 0.999", zero_text="off",
+        )
         self.pen_copies_spin = QSpinBox()
         self.pen_copies_spin.setRange(1, MAX_PEN_COPIES)
         self.pen_copies_spin.setValue(defaults.pen_copies)
