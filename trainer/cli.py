@@ -375,7 +375,7 @@ def _check_output_path(path: Path, flag: str) -> None:
         raise ConfigError(f"{flag} {path}: the directory {path.parent} does not exist")
 
 
-STOP_SIGNALS = ("SIGINT", "SIGTERM")  # Ctrl+C; `kill`, `timeout` and job schedulers
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl+C; `kill`, `timeout` and job schedulers (both exist on every OS)
 
 
 @contextmanager
@@ -394,8 +394,7 @@ def _cancel_on_stop_signals(control):
         again = "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
         print(f"\n{PROG}: stopping after this batch to save the model trained so far ({again} again to abort)", file=sys.stderr)
 
-    numbers = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
-    previous = {number: signal.signal(number, handler) for number in numbers}
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
     try:
         yield
     finally:
