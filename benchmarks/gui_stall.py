@@ -29,8 +29,8 @@ import torch  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import digitpad.train_worker as train_worker  # noqa: E402
-from digitpad.train_tab import TrainTab  # noqa: E402
+import digitpad.train.worker as train_worker  # noqa: E402
+from digitpad.train.tab import TrainTab  # noqa: E402
 
 TICK_MS = 5  # the probe timer's interval
 TARGET_MS = 50.0  # the bound for the longest stall on 2 cores

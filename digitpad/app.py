@@ -37,10 +37,10 @@ from PySide6.QtWidgets import (
 )
 
 from digitpad import __version__
-from digitpad.canvas import image_suffixes, is_model_file
-from digitpad.draw_tab import DrawTab
-from digitpad.recognition_worker import LoadOutcome, start_worker, stop_worker
-from digitpad.widgets import app_icon
+from digitpad.draw.canvas import image_suffixes, is_model_file
+from digitpad.draw.recognition import LoadOutcome, start_worker, stop_worker
+from digitpad.draw.tab import DrawTab
+from digitpad.draw.views import app_icon
 
 ORG_NAME = APP_NAME = "digitpad"
 DEFAULT_SIZE = QSize(1060, 720)
@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
         if self.train_tab is not None or self._closed:
             return
         try:
-            from digitpad.train_tab import TrainTab
+            from digitpad.train.tab import TrainTab
 
             tab = TrainTab(self, settings=self._settings)
         except Exception as exc:  # keep drawing usable even if training cannot work here

@@ -10,8 +10,8 @@ checkpoint. No Qt here: the GUI, the CLI and scripts all use this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

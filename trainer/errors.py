@@ -3,6 +3,8 @@
 Each carries a message meant to be shown as is (CLI stderr, a dialog, the Train panel).
 """
 
+import sys
+
 
 class DigitpadError(Exception):
     """Base class of every error digitpad reports to a user."""
@@ -25,3 +27,27 @@ class NothingDrawnError(DigitpadError, ValueError):
 
     def __init__(self, message: str = "nothing drawn") -> None:
         super().__init__(message)
+
+
+MAX_MESSAGE = 1000  # characters of a message shown to the user; file content in it is cut far shorter
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a device (CUDA, MPS) or host allocation failure raised by torch."""
+    torch = sys.modules.get("torch")  # never imported here: the window shows before torch loads
+    if isinstance(exc, MemoryError) or (torch is not None and isinstance(exc, torch.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: our own errors speak for themselves, others get their type."""
+    if isinstance(exc, DigitpadError):
+        text = " ".join(str(exc).split())
+    elif is_out_of_memory(exc):
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        text = f"the device ran out of memory: {first} — try a smaller batch size or the CPU"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"

@@ -25,7 +25,7 @@ from torch import nn
 
 from trainer.data import MNIST_MEAN, MNIST_STD, MnistData, Split, concat_splits, iterate_batches, load_mnist
 from trainer.ema import WeightAverage
-from trainer.errors import DataError, DigitpadError, TrainingError
+from trainer.errors import DataError, DigitpadError, TrainingError, is_out_of_memory
 from trainer.evaluate import EvalResult, evaluate
 from trainer.models import count_parameters, create_model, model_names
 
@@ -506,13 +506,6 @@ def _has_conv(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
-
-
 def train(
     config: TrainConfig,
     *,
@@ -546,7 +539,7 @@ def train(
     try:
         return _train_on_device(config, device, model, train_cpu, test_cpu, val_cpu, emit, control)
     except (RuntimeError, torch.OutOfMemoryError) as exc:
-        if isinstance(exc, DigitpadError) or not _is_out_of_memory(exc):
+        if isinstance(exc, DigitpadError) or not is_out_of_memory(exc):
             raise
         raise TrainingError(
             f"the {describe_device(device)} ran out of memory training {config.arch} with batch size "

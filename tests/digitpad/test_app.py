@@ -24,7 +24,7 @@ from ui_helpers import (
 )
 
 from digitpad.app import MainWindow, describe_model, launch
-from digitpad.draw_tab import UNSURE_BELOW, verdict
+from digitpad.draw.tab import UNSURE_BELOW, verdict
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
 
@@ -312,7 +312,7 @@ def test_cuda_requested_without_cuda_falls_back_to_the_cpu(any_rec):
     recognizer = any_rec
     import torch
 
-    from digitpad.recognition_worker import load_recognizer
+    from digitpad.draw.recognition import load_recognizer
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import errno
-import os
 import pickle
 import stat
 from datetime import datetime

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QToolTip
 
-from digitpad.charts import (
+from digitpad.train.charts import (
     ACC_TEST,
     LOSS_TEST,
     LOSS_TRAIN,
@@ -18,7 +18,7 @@ from digitpad.charts import (
     hover_text,
     nice_step,
 )
-from digitpad.train_worker import MAX_LOG_EVERY, choose_log_every
+from digitpad.train.worker import MAX_LOG_EVERY, choose_log_every
 
 
 def test_a_full_buffer_halves_itself_and_keeps_the_latest_point():

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitpad.canvas import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH, DrawingCanvas
-from digitpad.recognition_worker import RecognitionWorker, Request
-from digitpad.widgets import DigitDisplay, PixelView, ProbabilityBars, percent
+from digitpad.draw.canvas import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH, DrawingCanvas
+from digitpad.draw.recognition import RecognitionWorker, Request
+from digitpad.draw.views import DigitDisplay, PixelView, ProbabilityBars, percent
 
 LIVE_INTERVAL_MS = 60        # while the pen moves, recognize at most every 60 ms (~16 Hz)
 UNSURE_BELOW = 0.60          # below this confidence the verdict says "not sure: a or b?"

@@ -1,6 +1,6 @@
 """The Train tab: a form to (re)train MNIST models, live plots, the session's runs and their results.
 
-Layout and wiring only. Training runs in `digitpad.train_worker.TrainWorker` on its own thread
+Layout and wiring only. Training runs in `digitpad.train.worker.TrainWorker` on its own thread
 through `trainer.train.train`; this widget turns the worker's signals into plots, a progress bar,
 a runs list and result views.
 """
@@ -41,18 +41,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitpad.charts import TrainingCharts
-from digitpad.results_view import ResultsView
-from digitpad.train_worker import (
+from digitpad.train.charts import TrainingCharts
+from digitpad.train.results import ResultsView
+from digitpad.train.worker import (
     RunOutcome,
     Samples,
-    TaskWorker,
     TrainWorker,
     export_checkpoint,
     load_samples,
-    start_worker,
     warm_up,
 )
+from digitpad.workers import TaskWorker, start_job
 from trainer.train import BatchEvent, ConfigError, EpochEvent, StartEvent, TrainConfig, TrainControl
 
 FORM_WIDTH = 330  # pixels of the settings column
@@ -799,7 +798,7 @@ class TrainTab(QWidget):
         )
 
     def _launch(self, worker) -> QThread:
-        thread = start_worker(worker)
+        thread = start_job(worker)
         self._jobs.append((thread, worker))
         thread.finished.connect(self._reap_threads)
         return thread

@@ -13,8 +13,8 @@ import pytest
 import torch
 from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 
-from digitpad.charts import ACC_TEST, ACC_TRAIN, LOSS_TEST, LOSS_TRAIN
-from digitpad.train_tab import TrainTab
+from digitpad.train.charts import ACC_TEST, ACC_TRAIN, LOSS_TEST, LOSS_TRAIN
+from digitpad.train.tab import TrainTab
 from trainer.train import TrainConfig
 
 RUN_TIMEOUT_MS = 120_000  # generous: the CPU is shared with other work
@@ -334,7 +334,7 @@ def test_data_dir_is_remembered(qtbot, tmp_path, mnist_dir):
 
 
 def test_a_runs_settings_line_names_what_shapes_it():
-    from digitpad.train_tab import settings_text
+    from digitpad.train.tab import settings_text
 
     plain = settings_text(TrainConfig(arch="cnn", optimizer="adam", lr=5e-4, batch_size=128, epochs=2))
     assert plain == "cnn · adam lr 0.0005 · batch 128 · 2 ep"
@@ -351,16 +351,19 @@ def test_a_finished_worker_is_destroyed_on_the_gui_thread_not_its_own(qtbot):
     import gc
     import threading
 
-    from digitpad.train_worker import TaskWorker, start_worker
+    from digitpad.workers import TaskWorker, start_job
 
     destroyed_on = []
+    results = []
     worker = TaskWorker(lambda: 42)
     worker.destroyed.connect(lambda: destroyed_on.append(threading.get_ident()))
-    with qtbot.waitSignal(worker.finished, timeout=10_000) as result:
-        thread = start_worker(worker)
-    assert result.args == [42]
+    # a list, not waitSignal: the signal comes from the worker's thread, and waitSignal's timer
+    # must only be touched from the GUI thread
+    worker.finished.connect(results.append)
+    thread = start_job(worker)
+    qtbot.waitUntil(lambda: results == [42], timeout=10_000)
     qtbot.waitUntil(thread.isFinished, timeout=10_000)
-    del worker, result, thread  # what the tab drops once the thread has ended
+    del worker, thread  # what the tab drops once the thread has ended
 
     def destroyed() -> bool:
         gc.collect()

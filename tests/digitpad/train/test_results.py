@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint
 
-from digitpad.results_view import ConfusionMatrixView, ResultsView
+from digitpad.train.results import ConfusionMatrixView, ResultsView
 
 
 def test_the_heat_map_finds_the_cell_under_the_mouse(qtbot):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from digitpad.workers import start_service, stop
 from trainer.errors import CheckpointError, DataError, NothingDrawnError
 
 THREAD_NAME = "digitpad-recognition"
@@ -159,18 +160,11 @@ class RecognitionWorker(QObject):
 
 
 def start_worker() -> tuple[RecognitionWorker, QThread]:
-    """A RecognitionWorker running on a fresh thread (stop it with `stop_worker`)."""
-    thread = QThread()
-    thread.setObjectName(THREAD_NAME)
+    """A RecognitionWorker serving requests on its own thread (stop it with `stop_worker`)."""
     worker = RecognitionWorker()
-    worker.moveToThread(thread)
-    thread.finished.connect(worker.deleteLater)
-    thread.start()
-    return worker, thread
+    return worker, start_service(worker, THREAD_NAME)
 
 
 def stop_worker(thread: QThread) -> None:
     """Ask the thread's event loop to end and wait for the current job to finish."""
-    if thread.isRunning():
-        thread.quit()
-        thread.wait(SHUTDOWN_WAIT_MS)
+    stop(thread, SHUTDOWN_WAIT_MS)

@@ -17,7 +17,7 @@ from PySide6.QtGui import (
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from digitpad.canvas import PAPER_MARGIN, STROKE_SPACE, DrawingCanvas
+from digitpad.draw.canvas import PAPER_MARGIN, STROKE_SPACE, DrawingCanvas
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
 

@@ -2,8 +2,7 @@
 
 Each worker is a QObject moved to its own QThread (wired started -> run, done -> quit), drives
 the `trainer` package, and reports through signals that carry plain numbers, numpy arrays and
-dataclasses. Workers never touch a widget, and are destroyed on the GUI thread once their thread
-has ended (see `_ThreadKeeper`).
+dataclasses. Workers never touch a widget; `digitpad.workers` starts their threads and ends them.
 """
 
 from __future__ import annotations
@@ -19,9 +18,10 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from trainer.errors import DigitpadError
+from digitpad.workers import end_on_gui_thread
+from trainer.errors import DigitpadError, describe_error
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig, TrainControl, TrainResult
 
 MAX_GALLERY = 60  # misclassified test images sent to the gallery
@@ -41,15 +41,6 @@ def training_threads(cores: int | None = None) -> int:
     """Intra-op threads for a CPU run: all cores but the GUI's, at least one."""
     cores = cores or os.cpu_count() or 1
     return max(1, cores - RESERVED_CORES)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A message for the error banner: our own errors speak for themselves, others get their type."""
-    if isinstance(exc, DigitpadError):
-        return " ".join(str(exc).split())
-    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return f"the device ran out of memory: {str(exc).splitlines()[0] if str(exc) else ''} — try a smaller batch size or the CPU"
-    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -157,7 +148,7 @@ class TrainWorker(QObject):
                 traceback.print_exc()
             self.failed.emit(describe_error(exc))
         finally:
-            _end_on_gui_thread(self)
+            end_on_gui_thread(self)
 
     def _train(self) -> RunOutcome:
         from trainer.train import resolve_device, train
@@ -217,96 +208,6 @@ class _cpu_threads:
     def __exit__(self, *exc) -> None:
         if self.active:
             torch.set_num_threads(self.previous)
-
-
-class TaskWorker(QObject):
-    """Runs one function off the GUI thread and reports its return value or error."""
-
-    # the function's return value
-    finished = Signal(object)
-    # a message for the user
-    failed = Signal(str)
-    # always last: the thread may quit
-    done = Signal()
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            self.finished.emit(self.fn())
-        except Exception as exc:
-            if not isinstance(exc, DigitpadError):
-                traceback.print_exc()
-            self.failed.emit(describe_error(exc))
-        finally:
-            _end_on_gui_thread(self)
-
-
-def _end_on_gui_thread(worker: QObject) -> None:
-    """A worker's last act, on its own thread: move back to the GUI thread, then say `done`.
-
-    So it is destroyed on the GUI thread (PySide only defers the deletion of an object living
-    on another thread, and a finished thread never runs it), never on its own (see _ThreadKeeper).
-    """
-    app = QCoreApplication.instance()
-    if app is not None:
-        worker.moveToThread(app.thread())
-    worker.done.emit()
-
-
-class _ThreadKeeper(QObject):
-    """Holds every started thread and its worker until the thread has ended, whoever started it.
-
-    A QThread destroyed while it runs aborts the whole process ("QThread: Destroyed while thread
-    is still running"): that happened when a window was closed (or a test tore it down) during
-    the Train tab's background warm-up. Lives on the GUI thread, so releases run there.
-
-    Releasing here is also what destroys the worker (moved back by `_end_on_gui_thread`), on the
-    GUI thread. Destroying it on its own thread (`finished -> deleteLater`) deadlocked 3 of 39
-    Train-tab test runs: ~QObject there held one of Qt's shared signal-slot mutexes while
-    it waited for Python's lock, and the GUI thread held Python's lock while it waited for that
-    mutex to connect or disconnect a signal.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._live: list[tuple[QThread, QObject]] = []
-
-    def keep(self, thread: QThread, worker: QObject) -> None:
-        self._live.append((thread, worker))
-        thread.finished.connect(self._release)  # queued to this (GUI) thread
-
-    @Slot()
-    def _release(self) -> None:
-        ended = self.sender()
-        for pair in list(self._live):
-            if pair[0] is ended or pair[0].isFinished():
-                pair[0].wait()  # it emitted finished: returns at once
-                self._live.remove(pair)
-
-
-_keeper: _ThreadKeeper | None = None
-
-
-def start_worker(worker: QObject) -> QThread:
-    """Move `worker` (with `run` and `done`) to a new thread and start it; the thread quits after `done`.
-
-    Both stay referenced until the thread has ended, even if the caller drops them; then they are
-    released on the GUI thread.
-    """
-    global _keeper
-    if _keeper is None:
-        _keeper = _ThreadKeeper()
-    thread = QThread()
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    worker.done.connect(thread.quit)
-    _keeper.keep(thread, worker)
-    thread.start()
-    return thread
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The Draw tab: the paper, its strokes, live recognition and the result views."""

@@ -1,0 +1,1 @@
+"""The Train tab: the form, runs, worker, live charts and results."""
