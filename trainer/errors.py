@@ -10,6 +10,10 @@ class DigitpadError(Exception):
     """Base class of every error digitpad reports to a user."""
 
 
+class ConfigError(DigitpadError, ValueError):
+    """A setting is invalid or asks for something this machine does not have (a CLI usage error)."""
+
+
 class DataError(DigitpadError, ValueError):
     """A dataset is missing, unreadable or malformed."""
 

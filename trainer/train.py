@@ -15,7 +15,7 @@ import math
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -23,81 +23,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer.config import OPTIMIZERS, PEN_DIGIT_COPIES, SCHEDULES, TrainConfig
 from trainer.data import MNIST_MEAN, MNIST_STD, MnistData, Split, concat_splits, iterate_batches, load_mnist
+from trainer.devices import describe_device, resolve_device
 from trainer.ema import WeightAverage
-from trainer.errors import DataError, DigitpadError, TrainingError, is_out_of_memory
+from trainer.errors import ConfigError, DataError, DigitpadError, TrainingError, is_out_of_memory
 from trainer.evaluate import EvalResult, evaluate
-from trainer.models import count_parameters, create_model, model_names
+from trainer.models import count_parameters, create_model
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-SCHEDULES = ("none", "onecycle", "cosine")
-PEN_DIGIT_COPIES = 3  # default renders of each training-writer pen digit, each at its own random size/place
 CHANNELS_LAST_DEVICES = ("cpu",)  # measured: ~1.3-1.8x faster `cnn` steps on a 2-core CPU
 ONECYCLE_PCT_START = 0.25  # fraction of the run spent warming the learning rate up
-
-
-class ConfigError(DigitpadError, ValueError):
-    """A training setting is invalid or asks for something this machine does not have."""
-
-
-@dataclass
-class TrainConfig:
-    """Every knob of a training run; stored in the checkpoint as `hparams`."""
-
-    arch: str = "cnn"
-    model_args: dict = field(default_factory=dict)
-    optimizer: str = "adam"  # "sgd" | "momentum" | "adam" | "adamw"
-    lr: float = 5e-4
-    momentum: float = 0.9  # used by the "momentum" optimizer only
-    weight_decay: float = 0.0
-    batch_size: int = 128
-    epochs: int = 1
-    seed: int = 1
-    label_smoothing: float = 0.0
-    ema: float = 0.0  # decay of a moving average of the weights, evaluated and saved instead of them; 0 = off
-    schedule: str = "none"  # "none" | "onecycle" | "cosine", stepped once per batch
-    augment: bool = False
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N" | "mps"
-    data_dir: str | None = None
-    subset: int | None = None
-    test_subset: int | None = None
-    val_size: int = 0
-    pen_digits: bool = False  # add rendered pen digits of the training writers
-    pen_copies: int = PEN_DIGIT_COPIES  # renders of each of them: their weight against MNIST's 60,000
-    log_every: int = 20  # batches between BatchEvents
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        """Rebuild a config from `to_dict()` output (e.g. a checkpoint's hparams); unknown keys are ignored."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the first bad setting."""
-        _check(self.arch in model_names(), f"unknown architecture {self.arch!r}; choose one of {', '.join(model_names())}")
-        _check(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        _check(self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        _check(math.isfinite(self.lr) and self.lr > 0, f"learning rate must be a positive number, got {self.lr}")
-        _check(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}")
-        _check(math.isfinite(self.weight_decay) and self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}")
-        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
-        _check(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}")
-        _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
-        _check(0 <= self.label_smoothing < 1, f"label smoothing must be in [0, 1), got {self.label_smoothing}")
-        _check(0 <= self.ema < 1, f"EMA decay must be in [0, 1) (0 = off), got {self.ema}")
-        _check(self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}")
-        _check(self.subset is None or self.subset >= 1, f"subset must be >= 1, got {self.subset}")
-        _check(self.test_subset is None or self.test_subset >= 1, f"test subset must be >= 1, got {self.test_subset}")
-        _check(self.val_size >= 0, f"validation size must be >= 0, got {self.val_size}")
-        _check(self.pen_copies >= 1, f"pen digit copies must be >= 1, got {self.pen_copies}")
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
 
 
 # ---------------------------------------------------------------- events (plain numbers and strings)
@@ -229,60 +164,6 @@ class TrainResult:
 
 
 # ---------------------------------------------------------------- devices, optimizers, schedules
-
-
-def resolve_device(name: str) -> torch.device:
-    """"auto" = CUDA when available, then Apple MPS, then CPU; an unavailable device is a ConfigError."""
-    name = (name or "auto").strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return _with_index(torch.device("cuda"))
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-            raise ConfigError(
-                f"device {name!r} was asked for, but PyTorch sees no CUDA GPU here "
-                f"(torch {torch.__version__}, {build}); use --device auto or --device cpu"
-            )
-        device = _parse_device(name)
-        count = torch.cuda.device_count()
-        if device.index is not None and device.index >= count:
-            raise ConfigError(f"device {name!r} does not exist: this machine has {count} CUDA device(s)")
-        return _with_index(device)
-    if name == "mps":
-        if not _mps_available():
-            raise ConfigError("device 'mps' was asked for, but Apple MPS is not available here; use --device auto or --device cpu")
-        return torch.device("mps")
-    raise ConfigError(f"unknown device {name!r}; choose one of auto, cpu, cuda, cuda:N, mps")
-
-
-def _with_index(device: torch.device) -> torch.device:
-    # "cuda" -> "cuda:N": tensors report their device with the index, and equal devices avoid extra copies
-    return device if device.index is not None else torch.device(device.type, torch.cuda.current_device())
-
-
-def _parse_device(name: str) -> torch.device:
-    try:
-        return torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"bad device name {name!r}: {exc}") from None
-
-
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps and mps.is_available())
-
-
-def describe_device(device: torch.device) -> str:
-    """A human name: "CPU", or the CUDA device name."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return device.type.upper()
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
