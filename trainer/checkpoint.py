@@ -14,6 +14,13 @@ Everything in it is a dict, list, str, int, float, bool, None or tensor, so it l
 needs arbitrary unpickling is refused, never executed. A bare ``state_dict`` of a registered
 architecture (what coursework scripts save) is accepted too; its architecture is inferred
 from the parameter names and shapes. Every failure raises `CheckpointError` naming the file.
+
+A model file is untrusted input (people download and share them): `trainer.untrusted` inspects
+the archive and its pickle before torch.load, and everything unpickled is checked for type, size
+and range before anything else touches it. Arguments are checked against `MODEL_ARG_BOUNDS` and the
+model they imply is sized on the ``meta`` device before any memory is allocated for it; weights must
+be dense, finite and floating point; one forward pass on a blank image must give finite outputs.
+Messages quote at most `MAX_NAME_SHOWN` characters of anything read from the file.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import math
 import os
 import re
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +44,8 @@ from torch import Tensor, nn
 from trainer.data import MNIST_MEAN, MNIST_STD
 from trainer.errors import CheckpointError
 from trainer.models import REGISTRY, create_model
+from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
+from trainer.untrusted import MAX_NAME_SHOWN, brief, check_model_path, inspect_model_file
 
 FORMAT_TAG = "digitpad-checkpoint"
 FORMAT_VERSION = 1
@@ -50,6 +60,26 @@ MAX_PROBLEMS_SHOWN = 4  # key/shape mismatches listed in one error message
 UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 WEIGHTS_ONLY_DETAIL = re.compile(r"WeightsUnpickler error:\s*(.+?)\n\s*\n", re.S)
 
+# What a file's model_args may ask for: the biggest model of each knob digitpad can train, with room to spare.
+MODEL_ARG_BOUNDS = {"width": (1, 512), "deep_convs": (1, 32)}  # whole numbers, inclusive
+FNN_HIDDEN_BOUNDS = (1, 16384)  # each of fnn's two hidden layers
+MAX_PARAMETERS = 20_000_000  # parameters and buffers of a loadable model: 80 MB float32 (digitnet: 0.3 M)
+MAX_MODEL_ARGS = 16  # entries in model_args
+MAX_SHORT_TEXT = 64  # characters of a name, an architecture, a format tag, a created date
+MAX_STATE_ENTRIES = 10_000  # tensors in a state_dict (digitnet: 32)
+MAX_METADATA_NODES = 10_000  # values in hparams or metrics, walked with a budget
+MAX_METADATA_DEPTH = 8
+MAX_METADATA_TEXT = 10_000  # characters of one string in hparams or metrics
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed
+NORMALIZATION_MEAN = (-10.0, 10.0)  # pixels are in [0, 1]; any sane mean is near that
+NORMALIZATION_STD = (1e-6, 1e3)
+NUMERIC_METRICS = ("test_accuracy", "test_loss")  # read as numbers by the app and the CLI
+# Temp files a save killed by kill -9 or a power cut leaves behind: removed on a later save to the same
+# directory once this old (a live save in another process finishes in seconds).
+STALE_TEMP_AGE_S = 300
+TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+MODEL_SUFFIXES = (".pt", ".pth", ".ckpt")
+
 
 @dataclass(eq=False)  # tensors have no single truth value, so no generated __eq__
 class Checkpoint:
@@ -63,6 +93,7 @@ class Checkpoint:
     metrics: dict = field(default_factory=dict)  # e.g. {"test_accuracy": 0.991, "test_loss": 0.03}
     created: str = ""  # ISO 8601
     path: Path | None = None  # where it was loaded from (not saved)
+    notes: list[str] = field(default_factory=list)  # what loading dropped or fixed, one line each (not saved)
 
     @property
     def name(self) -> str:
@@ -110,7 +141,8 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
 
     The data goes to a temp file in the same directory, is fsynced, then renamed over `path`:
     a crash, a full disk or Ctrl-C at any moment leaves either the old file or the new one,
-    never a mix, and no temp file behind.
+    never a mix, and no temp file behind. Temp files that a killed process left there
+    (older than STALE_TEMP_AGE_S) are removed first.
     """
     path = Path(path)
     payload = _payload(ckpt, path)
@@ -118,6 +150,7 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
         raise CheckpointError(f"cannot save the model to {path}: it is a directory")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(path.parent)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise CheckpointError(f"cannot save the model to {path}: {exc.strerror or exc}") from exc
@@ -136,6 +169,29 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def remove_stale_temp_files(directory: Path, max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Delete our own leftover temp files (``.NAME.pt.xxxxxxxx.tmp``) older than `max_age_s`; the ones deleted.
+
+    Best effort: a file that vanished meanwhile or cannot be removed is skipped.
+    """
+    removed, now = [], time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = TEMP_NAME.fullmatch(entry.name)
+        if not match or not match.group("target").endswith(MODEL_SUFFIXES):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age_s:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
@@ -157,12 +213,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 def build_model(ckpt: Checkpoint, device: str | torch.device = "cpu") -> nn.Module:
     """The checkpoint's model with its weights, on `device`, in eval mode."""
     where = _where(ckpt)
+    _check_weights(ckpt, where)  # before allocating: the arguments, the model's size, the weights
     model = _instantiate(ckpt.arch, ckpt.model_args, where)
-    _check_weights(ckpt, where, model)
     try:
         model.load_state_dict(ckpt.state_dict, strict=True)
     except RuntimeError as exc:  # _check_weights should have caught it; keep the message ours anyway
-        raise CheckpointError(f"{where}: the weights do not fit {ckpt.arch}: {exc}") from exc
+        raise CheckpointError(f"{where}: the weights do not fit {ckpt.arch}: {brief(exc, 300)}") from exc
+    _probe(model.eval(), ckpt.normalization, where)
     return model.to(device).eval()
 
 
@@ -176,14 +233,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
 
 
 def _read(path: Path, map_location) -> object:
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory, not a model file")
+    check_model_path(path)  # before opening: a FIFO would block, a directory or a huge file is refused
     try:
         with open(path, "rb") as f:  # real I/O problems (permissions) reported as such, not as damage
             if not f.read(1):
                 raise CheckpointError(f"{path}: the file is empty")
+        inspect_model_file(path)
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     try:
@@ -192,21 +247,22 @@ def _read(path: Path, map_location) -> object:
         needed = UNSAFE_GLOBAL.search(str(exc))
         if needed:
             raise CheckpointError(
-                f"{path}: refused: loading this file would run code from it (it asks for {needed.group(1)}). "
+                f"{path}: refused: loading this file would run code from it (it asks for {brief(needed.group(1))}). "
                 "digitpad loads only plain weights: a digitpad checkpoint or a state_dict (save model.state_dict(), not the whole model)"
             ) from None
         raise CheckpointError(f"{path}: not a PyTorch model file, or it is damaged ({_describe(exc)})") from None
 
 
 def _from_payload(content: Mapping, path: Path) -> Checkpoint:
-    if content.get("format") != FORMAT_TAG:
-        raise CheckpointError(f"{path}: unknown file format {content.get('format')!r} (expected {FORMAT_TAG!r})")
+    tag = content.get("format")
+    if tag != FORMAT_TAG:
+        raise CheckpointError(f"{path}: unknown file format {_show(tag)} (expected {FORMAT_TAG!r})")
     version = content.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CheckpointError(f"{path}: invalid format version {version!r}")
+        raise CheckpointError(f"{path}: invalid format version {_show(version)}")
     if version > FORMAT_VERSION:
         raise CheckpointError(
-            f"{path}: written by a newer digitpad (format version {version}; this one reads up to "
+            f"{path}: written by a newer digitpad (format version {_show(version)}; this one reads up to "
             f"{FORMAT_VERSION}); update digitpad to load it"
         )
     fields = {
@@ -224,16 +280,18 @@ def _from_payload(content: Mapping, path: Path) -> Checkpoint:
             raise CheckpointError(f"{path}: field {key!r} should be a {kind.__name__}, but it is {got}")
     arch = content["arch"]
     if arch not in REGISTRY:
-        raise CheckpointError(f"{path}: unknown architecture {arch!r}; this digitpad knows {', '.join(REGISTRY)}")
+        raise CheckpointError(f"{path}: unknown architecture {_show(arch)}; this digitpad knows {', '.join(REGISTRY)}")
+    notes: list[str] = []
     return Checkpoint(
         arch=arch,
-        model_args={**REGISTRY[arch].older_args, **content["model_args"]},
+        model_args=_check_model_args({**REGISTRY[arch].older_args, **_flat_args(content["model_args"], path)}, path),
         state_dict=_tensor_dict(content["state_dict"], path),
-        normalization=_check_normalization(dict(content["normalization"]), path),
-        hparams=dict(content["hparams"]),
-        metrics=dict(content["metrics"]),
-        created=content["created"],
+        normalization=_check_normalization(content["normalization"], path),
+        hparams=_checked_hparams(content["hparams"], notes),
+        metrics=_checked_metrics(content["metrics"], notes),
+        created=_checked_created(content["created"], notes),
         path=path,
+        notes=notes,
     )
 
 
@@ -270,7 +328,8 @@ def _infer_arch(state: dict[str, Tensor], path: Path) -> tuple[str, dict]:
     for name, spec in REGISTRY.items():
         candidates = [spec.default_args] + ([{**spec.default_args, **spec.older_args}] if spec.older_args else [])
         for i, args in enumerate(candidates):
-            expected = _expected_shapes(spec.factory(**args))
+            with torch.device("meta"):  # shapes only: no memory
+                expected = _expected_shapes(spec.factory(**args))
             problems = _mismatches(expected, state)
             if not problems:
                 return name, dict(args)
@@ -280,7 +339,7 @@ def _infer_arch(state: dict[str, Tensor], path: Path) -> tuple[str, dict]:
     known = f"no known architecture ({', '.join(REGISTRY)})"
     closest = max(shared_keys, key=lambda name: (shared_keys[name], -len(problems_by_arch[name])))
     if shared_keys[closest] == 0:
-        keys = ", ".join(list(state)[:MAX_PROBLEMS_SHOWN]) + (", ..." if len(state) > MAX_PROBLEMS_SHOWN else "")
+        keys = ", ".join(brief(k, MAX_NAME_SHOWN // 2) for k in list(state)[:MAX_PROBLEMS_SHOWN]) + (", ..." if len(state) > MAX_PROBLEMS_SHOWN else "")
         raise CheckpointError(f"{path}: a state_dict (keys {keys}) that matches {known}")
     raise CheckpointError(
         f"{path}: a state_dict that matches {known}; closest is {closest!r}, "
@@ -293,9 +352,12 @@ def _is_tensor_dict(content: Mapping) -> bool:
 
 
 def _tensor_dict(content: Mapping, path: Path) -> dict[str, Tensor]:
+    if len(content) > MAX_STATE_ENTRIES:
+        raise CheckpointError(f"{path}: the state_dict holds {len(content):,} entries (at most {MAX_STATE_ENTRIES:,})")
     if not _is_tensor_dict(content):
         bad = next(k for k, v in content.items() if not (isinstance(k, str) and isinstance(v, Tensor)))
-        raise CheckpointError(f"{path}: state_dict entry {bad!r} is not a tensor")
+        shown = _key(bad) if isinstance(bad, str) else _show(bad)
+        raise CheckpointError(f"{path}: state_dict entry {shown} is not a tensor")
     return {_strip_wrappers(k): v for k, v in content.items()}
 
 
@@ -306,53 +368,254 @@ def _strip_wrappers(key: str) -> str:
     return key
 
 
-def _check_normalization(norm: dict, where) -> dict:
-    mean, std = norm.get("mean"), norm.get("std")
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (mean, std))
-    if not numbers or not math.isfinite(mean) or not math.isfinite(std) or std <= 0:
-        raise CheckpointError(f"{where}: invalid normalization {norm!r} (needs finite 'mean' and positive 'std')")
-    return {**norm, "mean": float(mean), "std": float(std)}
+def _check_normalization(norm: Mapping, where) -> dict:
+    mean, std = _real(norm.get("mean")), _real(norm.get("std"))
+    sane = (
+        mean is not None and std is not None
+        and NORMALIZATION_MEAN[0] <= mean <= NORMALIZATION_MEAN[1]
+        and NORMALIZATION_STD[0] <= std <= NORMALIZATION_STD[1]
+    )
+    if not sane:
+        shown = f"mean {_show(norm.get('mean'))}, std {_show(norm.get('std'))}"
+        raise CheckpointError(
+            f"{where}: invalid normalization ({shown}; needs a finite 'mean' in {NORMALIZATION_MEAN[0]:g} to "
+            f"{NORMALIZATION_MEAN[1]:g} and a positive 'std' in {NORMALIZATION_STD[0]:g} to {NORMALIZATION_STD[1]:g})"
+        )
+    return {"mean": mean, "std": std}
+
+
+# ---------------------------------------------------------------- checking what a file holds, before using it
+
+
+def _real(value) -> float | None:
+    """`value` as a finite float, or None: bools, huge ints (10**400), NaN, inf and non-numbers are not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int) and abs(value) > 2**63:
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _show(value) -> str:
+    """A value from a file, quoted for a message: short, whatever it is (no repr of nested structures)."""
+    if isinstance(value, str):
+        return repr(brief(value))
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**30 else f"an integer of {value.bit_length()} bits"
+    if isinstance(value, (list, tuple, dict, Mapping)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
+def _flat_args(args: Mapping, where) -> dict:
+    """model_args as a small flat dict of short names to scalars or short lists of scalars."""
+    if len(args) > MAX_MODEL_ARGS:
+        raise CheckpointError(f"{where}: model_args holds {len(args)} entries (at most {MAX_MODEL_ARGS})")
+    out = {}
+    for key, value in args.items():
+        if not isinstance(key, str) or len(key) > MAX_SHORT_TEXT:
+            raise CheckpointError(f"{where}: model_args has a key that is not a short name ({_show(key)})")
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if len(items) > 8 or not all(_is_short_scalar(v) for v in items):
+            raise CheckpointError(f"{where}: model_args {key!r} is {_show(value)}, not a number or a short list")
+        out[key] = list(value) if isinstance(value, (list, tuple)) else value
+    return out
+
+
+def _is_short_scalar(value) -> bool:
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        return len(value) <= MAX_SHORT_TEXT
+    return _real(value) is not None
+
+
+def _check_model_args(args: dict, where) -> dict:
+    """The arguments digitpad knows, within MODEL_ARG_BOUNDS; the architecture refuses unknown ones."""
+    for key, (low, high) in MODEL_ARG_BOUNDS.items():
+        if key in args and not _whole_in(args[key], low, high):
+            raise CheckpointError(f"{where}: model_args {key!r} is {_show(args[key])}; it must be a whole number "
+                                  f"from {low} to {high}")
+    if "hidden" in args:
+        hidden = args["hidden"]
+        if not (isinstance(hidden, list) and len(hidden) == 2 and all(_whole_in(h, *FNN_HIDDEN_BOUNDS) for h in hidden)):
+            raise CheckpointError(f"{where}: model_args 'hidden' is {_show(hidden)}; it must be two whole numbers "
+                                  f"from {FNN_HIDDEN_BOUNDS[0]} to {FNN_HIDDEN_BOUNDS[1]}")
+    if "dropout" in args:
+        p = _real(args["dropout"])
+        if p is None or not 0.0 <= p < 1.0:
+            raise CheckpointError(f"{where}: model_args 'dropout' is {_show(args['dropout'])}; it must be from 0 to "
+                                  "below 1")
+    return args
+
+
+def _whole_in(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _checked_hparams(hparams: Mapping, notes: list[str]) -> dict:
+    """hparams as read, unless too big or too deep to show; a seed torch cannot take is dropped."""
+    problem = _metadata_problem(hparams, [MAX_METADATA_NODES], 0)
+    if problem:
+        notes.append(f"the training settings were ignored: {problem}")
+        return {}
+    out = dict(hparams)
+    if "seed" in out and not _whole_in(out["seed"], 0, MAX_SEED):
+        notes.append(f"the training seed {_show(out.pop('seed'))} was ignored: not a whole number from 0 to 2**63-1")
+    return out
+
+
+def _checked_metrics(metrics: Mapping, notes: list[str]) -> dict:
+    """metrics as read; test_accuracy and test_loss only as finite numbers (else dropped with a note)."""
+    problem = _metadata_problem(metrics, [MAX_METADATA_NODES], 0)
+    if problem:
+        notes.append(f"the stored test results were ignored: {problem}")
+        return {}
+    out = dict(metrics)
+    for key in NUMERIC_METRICS:
+        if key in out and _real(out[key]) is None:
+            notes.append(f"the stored {key} {_show(out.pop(key))} was ignored: not a finite number")
+        elif key in out:
+            out[key] = _real(out[key])
+    return out
+
+
+def _checked_created(created: str, notes: list[str]) -> str:
+    if len(created) <= MAX_SHORT_TEXT:
+        return created
+    notes.append(f"the creation date was ignored: {len(created):,} characters long")
+    return ""
+
+
+def _metadata_problem(value, budget: list[int], depth: int) -> str | None:
+    """Why `value` is not small plain metadata (dicts, lists, scalars), or None; `budget` counts values visited."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return f"more than {MAX_METADATA_NODES:,} values"
+    if depth > MAX_METADATA_DEPTH:
+        return f"nested more than {MAX_METADATA_DEPTH} levels deep"
+    if value is None or isinstance(value, (bool, float)):
+        return None
+    if isinstance(value, int):
+        return None if abs(value) <= 2**64 else "an integer too big to use"
+    if isinstance(value, str):
+        return None if len(value) <= MAX_METADATA_TEXT else f"a text of {len(value):,} characters"
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) and len(k) <= MAX_SHORT_TEXT for k in list(value)[: budget[0] + 1]):
+            return "a key that is not a short name"
+        children = value.values()
+    elif isinstance(value, (list, tuple)):
+        children = value
+    else:
+        return f"a {type(value).__name__}"
+    for child in children:
+        problem = _metadata_problem(child, budget, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 # ---------------------------------------------------------------- checking weights against the architecture
 
 
-def _instantiate(arch: str, model_args: dict, where: str) -> nn.Module:
+def _instantiate(arch: str, model_args: dict, where: str, device: str | None = None) -> nn.Module:
+    """The model; on the "meta" device it has shapes and dtypes but no memory, whatever its size."""
     try:
-        return create_model(arch, **model_args)
+        if device is None:
+            return create_model(arch, **model_args)
+        with torch.device(device):
+            return create_model(arch, **model_args)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{where}: cannot build {arch!r} with model_args {model_args!r}: {exc}") from exc
+        raise CheckpointError(
+            f"{where}: cannot build {arch!r} with model_args {brief(repr(model_args), 200)}: {brief(exc, 200)}"
+        ) from exc
 
 
-def _check_weights(ckpt: Checkpoint, where: str, model: nn.Module | None = None) -> None:
-    """Names, shapes and values of the weights fit the architecture; else CheckpointError."""
+def _sized_model(arch: str, model_args: dict, where: str) -> nn.Module:
+    """A meta-device model of the checkpoint's architecture, refused if bigger than MAX_PARAMETERS."""
+    model = _instantiate(arch, _check_model_args(dict(model_args), where), where, device="meta")
+    count = sum(t.numel() for t in model.state_dict().values())
+    if count > MAX_PARAMETERS:
+        raise CheckpointError(
+            f"{where}: refused: model_args {brief(repr(model_args), 200)} make a {arch} of {count:,} parameters "
+            f"(limit {MAX_PARAMETERS:,})"
+        )
+    return model
+
+
+def _check_weights(ckpt: Checkpoint, where: str) -> None:
+    """Arguments, size, names, shapes, dtypes and values of the weights fit the architecture; else CheckpointError."""
     if not isinstance(ckpt.state_dict, Mapping) or not _is_tensor_dict(ckpt.state_dict):
         raise CheckpointError(f"{where}: the state_dict must map parameter names to tensors")
-    if model is None:
-        model = _instantiate(ckpt.arch, ckpt.model_args, where)
-    problems = _mismatches(_expected_shapes(model), ckpt.state_dict)
+    expected = _sized_model(ckpt.arch, ckpt.model_args, where).state_dict()
+    problems = _mismatches(_expected_shapes(expected), ckpt.state_dict)
     if problems:
         raise CheckpointError(f"{where}: the weights do not fit {ckpt.arch}: {_summarize(problems)}")
     for key, value in ckpt.state_dict.items():
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CheckpointError(f"{where}: weight {key!r} holds NaN or infinite values (a diverged training run?)")
+        problem = _tensor_problem(value, expected[key].dtype)
+        if problem:
+            raise CheckpointError(f"{where}: weight {_key(key)} {problem}")
 
 
-def _expected_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+def _tensor_problem(value: Tensor, expected: torch.dtype) -> str | None:
+    """Why this tensor cannot be a weight the model expects as `expected`, or None."""
+    if value.layout != torch.strided:
+        return f"is a {str(value.layout).replace('torch.', '')} tensor; digitpad needs dense weights"
+    if value.is_meta:
+        return "is a meta tensor: it holds no values"
+    if expected.is_floating_point:
+        if not value.is_floating_point():
+            return f"is {str(value.dtype).replace('torch.', '')}; digitpad needs floating-point weights"
+        if not bool(torch.isfinite(value).all()):
+            return "holds NaN or infinite values (a diverged training run?)"
+    elif value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
+        return f"is {str(value.dtype).replace('torch.', '')}; the model keeps a whole-number count there"
+    return None
+
+
+def _probe(model: nn.Module, norm: dict, where: str) -> None:
+    """One forward pass on a blank image and on a bar: weights that overflow (x1e37) give NaN or inf."""
+    images = torch.zeros(2, 1, IMAGE_SIZE, IMAGE_SIZE)
+    images[1, 0, 4:24, 12:16] = 1.0  # a "1"
+    try:
+        with torch.inference_mode():
+            out = model(((images - norm["mean"]) / norm["std"]).to(next(model.parameters()).dtype))
+    except RuntimeError as exc:
+        raise CheckpointError(f"{where}: the model fails on a test image: {brief(exc, 200)}") from exc
+    if tuple(out.shape) != (2, NUM_CLASSES) or not bool(torch.isfinite(out).all()):
+        raise CheckpointError(
+            f"{where}: refused: on a test image the model outputs NaN or infinite values (its weights are out of range)"
+        )
+
+
+def _expected_shapes(state: Mapping[str, Tensor] | nn.Module) -> dict[str, tuple[int, ...]]:
+    if isinstance(state, nn.Module):
+        state = state.state_dict()
+    return {k: tuple(v.shape) for k, v in state.items()}
+
+
+def _key(key: str) -> str:
+    return repr(brief(key, MAX_NAME_SHOWN // 2))
 
 
 def _mismatches(expected: dict[str, tuple[int, ...]], state: Mapping[str, Tensor]) -> list[str]:
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     shapes = [
-        f"{k!r} has shape {tuple(state[k].shape)}, the model expects {expected[k]}"
+        f"{k!r} has shape {_show_shape(state[k].shape)}, the model expects {expected[k]}"
         for k in expected
         if k in state and tuple(state[k].shape) != expected[k]
     ]
     return (
-        [f"missing {k!r}" for k in missing] + [f"unknown key {k!r}" for k in unexpected] + shapes
+        [f"missing {k!r}" for k in missing] + [f"unknown key {_key(k)}" for k in unexpected]
+        + shapes
     )
+
+
+def _show_shape(shape) -> str:
+    return brief(str(tuple(shape)), 80)
 
 
 def _summarize(problems: list[str]) -> str:
