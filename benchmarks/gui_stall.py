@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import digitpad.train.worker as train_worker  # noqa: E402
 from digitpad.train.tab import TrainTab  # noqa: E402
+from trainer.train import TrainConfig  # noqa: E402
 
 TICK_MS = 5  # the probe timer's interval
 TARGET_MS = 50.0  # the bound for the longest stall on 2 cores
@@ -115,13 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.IniFormat)
     tab = TrainTab(settings=settings)
     tab.resize(1280, 800)
-    tab.set_data_dir(args.data_dir)
-    tab.arch_combo.setCurrentIndex(tab.arch_combo.findData(args.arch))
-    tab.subset_spin.setValue(args.subset)
-    tab.test_subset_spin.setValue(args.test_subset)
-    tab.epochs_spin.setValue(args.epochs)
-    tab.batch_spin.setValue(args.batch_size)
-    tab.device_combo.setCurrentIndex(tab.device_combo.findData("cpu"))
+    tab.form.set_config(TrainConfig(
+        arch=args.arch, subset=args.subset or None, test_subset=args.test_subset or None, epochs=args.epochs,
+        batch_size=args.batch_size, device="cpu", data_dir=args.data_dir,
+    ))
 
     print(
         f"{platform.platform()}, python {platform.python_version()}, torch {torch.__version__}, "

@@ -59,7 +59,7 @@ class CurveBuffer:
         self._pending.append((float(x), float(y)))
         if len(self._pending) < self.stride:
             return
-        px, py = zip(*self._pending)
+        px, py = zip(*self._pending, strict=True)
         self._pending.clear()
         self.xs.append(sum(px) / len(px))
         self.ys.append(sum(py) / len(py))
@@ -74,7 +74,7 @@ class CurveBuffer:
 
     def points(self) -> list[tuple[float, float]]:
         """The stored points, plus the newest raw point so the curve ends where the run is."""
-        points = list(zip(self.xs, self.ys))
+        points = list(zip(self.xs, self.ys, strict=True))
         if self._pending:
             points.append(self._pending[-1])
         return points
@@ -200,6 +200,17 @@ class TrainingCharts(QWidget):
         run.buffers[ACC_TRAIN].append(epoch, 100 * train_accuracy)
         run.buffers[ACC_TEST].append(epoch, 100 * test_accuracy)
         self._mark_dirty(run)
+
+    def remove_run(self, run_id: int) -> None:
+        """Drop a run's curves and legend entries (a failed run's)."""
+        run = self._runs.pop(run_id, None)
+        if run is None:
+            return
+        for key, series in run.series.items():
+            plot = self.loss_plot if key.startswith("loss") else self.accuracy_plot
+            plot.chart.removeSeries(series)
+            series.deleteLater()
+        self.flush(force=True)
 
     def set_shown_runs(self, run_ids: Iterable[int]) -> None:
         """Show exactly these runs' curves (the others stay, hidden)."""

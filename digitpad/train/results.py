@@ -294,9 +294,9 @@ class ResultsView(QTabWidget):
         """Show a run's results: `images` are (some of) its misclassified test images."""
         self.summary.setText(summary)
         self.confusion.set_matrix(confusion)
-        captions = [f"{int(t)} → {int(p)}" for t, p in zip(true_labels, predicted)]
+        captions = [f"{int(t)} → {int(p)}" for t, p in zip(true_labels, predicted, strict=True)]
         tips = [
-            f"test image #{int(i)}: true {int(t)}, predicted {int(p)}" for i, t, p in zip(indices, true_labels, predicted)
+            f"test image #{int(i)}: true {int(t)}, predicted {int(p)}" for i, t, p in zip(indices, true_labels, predicted, strict=True)
         ]
         self.misclassified.set_items(images, captions, tooltips=tips, wrong=[True] * len(captions))
         shown = len(captions)

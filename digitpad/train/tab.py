@@ -1,8 +1,8 @@
-"""The Train tab: a form to (re)train MNIST models, live plots, the session's runs and their results.
+"""The Train tab: the settings form, the run controls, live plots, the session's runs and their results.
 
-Layout and wiring only. Training runs in `digitpad.train.worker.TrainWorker` on its own thread
-through `trainer.train.train`; this widget turns the worker's signals into plots, a progress bar,
-a runs list and result views.
+It composes the parts (form.py, controls.py, charts.py, runs_panel.py, results.py,
+data_panel.py) and carries intent between them and the `Session` (session.py, the runs' state).
+Training runs in `digitpad.train.worker.TrainWorker` on its own thread through `trainer.train.train`.
 """
 
 from __future__ import annotations
@@ -10,224 +10,46 @@ from __future__ import annotations
 import importlib.util
 import re
 import time
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-import torch
-from PySide6.QtCore import QCoreApplication, QSettings, QSignalBlocker, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QDoubleValidator, QShowEvent, QStandardItemModel
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSpinBox,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QFileDialog, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from digitpad.train.charts import TrainingCharts
+from digitpad.train.controls import RunControls
+from digitpad.train.data_panel import MissingDataPanel, missing_text, mnist_present
+from digitpad.train.form import TrainForm
 from digitpad.train.results import ResultsView
-from digitpad.train.worker import (
-    RunOutcome,
-    Samples,
-    TrainWorker,
-    export_checkpoint,
-    load_samples,
-    warm_up,
-)
-from digitpad.workers import TaskWorker, start_job
-from trainer.train import BatchEvent, ConfigError, EpochEvent, StartEvent, TrainConfig, TrainControl
+from digitpad.train.runs_panel import RunsPanel
+from digitpad.train.session import Run, RunResult, RunStatus, Session, settings_text
+from digitpad.train.worker import RunOutcome, Samples, TrainWorker, export_checkpoint, load_samples, warm_up
+from digitpad.workers import TaskWorker, running_threads, start_job
+from trainer.durations import format_duration
+from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
 
-FORM_WIDTH = 330  # pixels of the settings column
-OPTIMIZERS = (("Adam", "adam"), ("AdamW", "adamw"), ("SGD", "sgd"), ("SGD + momentum", "momentum"))
-DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
-DATASETS = (("MNIST", False), ("MNIST + pen digits", True))
-SCHEDULES = (("Constant", "none"), ("One-cycle", "onecycle"), ("Cosine", "cosine"))
-MAX_PEN_COPIES = 20
-MAX_SUBSET = 60_000  # the MNIST training set
-SUBSET_STEP = 1_000
-MAX_TEST_SUBSET = 10_000
-SETTINGS_DATA_DIR = "train/data_dir"
-SETTINGS_LOG_DIR = "train/log_dir"
-SETTINGS_MORE_OPTIONS = "train/more_options"  # whether "More options" is unfolded
+FORM_MIN_WIDTH, FORM_MAX_WIDTH = 290, 340  # pixels of the settings column
 SHUTDOWN_WAIT_MS = 10_000  # how long closing the app waits for a cancelled run to stop
+THREAD_PREFIX = "digitpad-train"  # the tab's worker threads, so shutdown waits for its own only
+ONNX_HINT = 'ONNX export needs the onnx package: pip install onnx onnxruntime (or pip install -e ".[onnx]" in a checkout)'
 ERROR_STYLE = "QLabel { background: #fdecea; color: #7f1d1d; border: 1px solid #f5c2c0; border-radius: 4px; padding: 6px; }"
 INFO_STYLE = "QLabel { background: #e8f4fd; color: #0b3d62; border: 1px solid #b6dcf7; border-radius: 4px; padding: 6px; }"
-# runs-table columns
-COL_SHOW, COL_NAME, COL_SETTINGS, COL_ACCURACY, COL_TIME, COL_STATUS = range(6)
-RUN_COLUMNS = ("show", "run", "settings", "test acc", "time", "status")
-
-
-@dataclass
-class Architecture:
-    name: str
-    description: str
-    parameters: int
-
-
-@lru_cache(maxsize=1)
-def architectures() -> tuple[Architecture, ...]:
-    """Every registered model with its one-line description and parameter count."""
-    from trainer.models import REGISTRY, count_parameters, create_model
-
-    return tuple(
-        Architecture(name, spec.description, count_parameters(create_model(name))) for name, spec in REGISTRY.items()
-    )
-
-
-def format_duration(seconds: float) -> str:
-    """1:05 / 1:02:03 style, for ETAs and run times."""
-    seconds = int(round(max(0.0, seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def progress_text(event: BatchEvent) -> str:
-    """The progress bar's words: epoch, step and time left."""
-    return f"epoch {event.epoch}/{event.epochs} · step {event.step}/{event.steps_per_epoch} · ETA {format_duration(event.eta)}"
-
-
-def speed_text(event: BatchEvent) -> str:
-    """The line under the progress bar: loss, speed, time so far."""
-    return f"loss {event.loss:.4f} · {event.samples_per_sec:,.0f} samples/s · {format_duration(event.elapsed)} elapsed"
-
-
-def settings_text(config: TrainConfig) -> str:
-    """The hyperparameters of a run in one line, e.g. "cnn · adam lr 0.0005 · batch 128 · 2 ep"."""
-    parts = [config.arch, f"{config.optimizer} lr {config.lr:g}"]
-    if config.optimizer == "momentum":
-        parts[-1] += f" m {config.momentum:g}"
-    if config.weight_decay:
-        parts[-1] += f" wd {config.weight_decay:g}"
-    if config.schedule != "none":
-        parts.append(config.schedule)
-    parts.append(f"batch {config.batch_size}")
-    parts.append(f"{config.epochs} ep")
-    if config.subset:
-        parts.append(f"{config.subset:,} imgs")
-    if config.augment:
-        parts.append("aug")
-    if config.label_smoothing:
-        parts.append(f"ls {config.label_smoothing:g}")
-    if config.ema:
-        parts.append(f"ema {config.ema:g}")
-    if config.pen_digits:
-        parts.append("+pen" if config.pen_copies == TrainConfig.pen_copies else f"+pen ×{config.pen_copies}")
-    return " · ".join(parts)
-
-
-def _number_edit(value: float, tooltip: str) -> QLineEdit:
-    """A field for a non-negative number typed as 0.01 or 5e-4 (a spin box cannot show both)."""
-    edit = QLineEdit(f"{value:g}")
-    validator = QDoubleValidator(0.0, 1e12, 12, edit)
-    validator.setNotation(QDoubleValidator.ScientificNotation)
-    edit.setValidator(validator)
-    edit.setToolTip(tooltip)
-    return edit
-
-
-def _fraction_spin(
-    value: float, maximum: float, decimals: int, step: float, tooltip: str = "", *, zero_text: str = ""
-) -> QDoubleSpinBox:
-    """A spin box for a value in [0, maximum]; `zero_text` (e.g. "off") is shown for 0."""
-    spin = QDoubleSpinBox()
-    spin.setRange(0.0, maximum)
-    spin.setDecimals(decimals)
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    spin.setSpecialValueText(zero_text)
-    spin.setToolTip(tooltip)
-    return spin
-
-
-def _read_number(edit: QLineEdit, what: str, example: str) -> float:
-    text = edit.text().strip().replace(",", ".")  # a decimal comma is what some locales type
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"the {what} {text!r} is not a number (e.g. {example})") from None
+MESSAGE_MAX_LINES = 5
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
 
 
-def _cuda_unavailable_reason() -> str | None:
-    if torch.cuda.is_available():
-        return None
-    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "a CPU-only build of PyTorch"
-    return f"No CUDA GPU is visible to PyTorch here ({build})."
-
-
-def _auto_device_name() -> str:
-    from trainer.train import resolve_device
-
-    return resolve_device("auto").type.upper()
-
-
-def _pen_digits_unavailable_reason() -> str | None:
-    try:
-        from trainer.pendigits import default_pendigits_path
-    except ImportError:
-        return "Pen-digit support (trainer.pendigits) is not installed."
-    if default_pendigits_path() is None:
-        return "The UNIPEN pen-digits file was not found: set $DIGITPAD_PENDIGITS."
-    return None
-
-
-def _tensorboard_unavailable_reason() -> str | None:
-    if importlib.util.find_spec("tensorboard") is None:
-        return "Needs the tensorboard package: pip install digitpad[tensorboard]"
-    return None
-
-
-def _default_data_dir() -> str:
-    from trainer.data import default_data_dir
-
-    return str(default_data_dir())
-
-
-@dataclass
-class Run:
-    """One training run of this session."""
-
-    id: int
-    name: str
-    config: TrainConfig
-    status: str = "starting"  # starting, running, paused, stopping, done, stopped, failed
-    started: float = 0.0  # time.monotonic()
-    seconds: float = 0.0  # training time (pauses excluded), once known
-    outcome: RunOutcome | None = None
-    error: str | None = None
-    steps_per_epoch: int = 0
-    last_progress: BatchEvent | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.outcome is not None
+def default_runs_dir() -> Path:
+    """Where models kept on quit go when no log dir is set: ~/.local/share/digitpad/runs and the like."""
+    return Path(QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation)) / "digitpad" / "runs"
 
 
 class TrainTab(QWidget):
     """Panel for training models; emits ``useModelRequested(Recognizer)``."""
 
-    # a Recognizer built from a run's checkpoint, for the Draw tab
+    # a Recognizer built from a run's checkpoint, for the Draw tab (`model_name` names it)
     useModelRequested = Signal(object)
     # a run's id, once its worker thread started
     runStarted = Signal(int)
@@ -245,16 +67,16 @@ class TrainTab(QWidget):
     samplesLoaded = Signal(int)
     # seconds the one-off background warm-up of the training machinery took
     warmedUp = Signal(float)
+    # one line on the run going ("run 2 · epoch 1/3 · 40%"), "" once none is: for the app's status bar
+    activityChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None, *, settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings("digitpad", "digitpad")
-        self.runs: list[Run] = []
-        self._current: Run | None = None
-        self._control: TrainControl | None = None
-        self._jobs: list[tuple[QThread, object]] = []  # (thread, worker) kept alive until the thread ends
+        self.session = Session()
         self._samples_requested_for: str | None = None
         self._warm_up_started = False
+        self._model_names: dict[int, str] = {}  # id(recognizer) -> the run it came from
         self._build()
         self._wire()
         self._update_buttons()
@@ -265,32 +87,34 @@ class TrainTab(QWidget):
     # ================================================================ layout
 
     def _build(self) -> None:
-        form_column = QWidget()
-        form_layout = QVBoxLayout(form_column)
-        form_layout.setContentsMargins(0, 0, 0, 0)
-        self.form = QWidget()
-        inner = QVBoxLayout(self.form)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(self._build_model_group())
-        inner.addWidget(self._build_optimizer_group())
-        inner.addWidget(self._build_data_group())
-        inner.addWidget(self._build_more_options())
-        inner.addWidget(self._build_output_group())
-        inner.addStretch(1)
-        self._compact_combos()
+        self.form = TrainForm(self.settings)
+        self.controls = RunControls()
+        self.data_panel = MissingDataPanel()
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message_label.setMaximumHeight(self.fontMetrics().lineSpacing() * MESSAGE_MAX_LINES + 14)
+        self.message_label.hide()
         self._form_scroll = scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.NoFrame)
-        form_layout.addWidget(scroll, 1)
-        form_layout.addWidget(self._build_controls())
-        form_column.setFixedWidth(FORM_WIDTH)
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.data_panel, self.message_label):
+            column_layout.addWidget(widget)
+        column_layout.addWidget(scroll, 1)
+        column_layout.addWidget(self.controls)
+        column.setMinimumWidth(FORM_MIN_WIDTH)
+        column.setMaximumWidth(FORM_MAX_WIDTH)
 
         self.charts = TrainingCharts()
         self.results = ResultsView()
+        self.runs_panel = RunsPanel(self.session)
         bottom = QSplitter(Qt.Horizontal)
-        bottom.addWidget(self._build_runs_panel())
+        bottom.addWidget(self.runs_panel)
         bottom.addWidget(self.results)
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
@@ -299,335 +123,82 @@ class TrainTab(QWidget):
         right.addWidget(bottom)
         right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 1)
+        for splitter in (bottom, right):
+            splitter.setChildrenCollapsible(False)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(column)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.splitter)
+        self._alias_widgets()
 
-        layout = QHBoxLayout(self)
-        layout.addWidget(form_column)
-        layout.addWidget(right, 1)
-
-    def _build_model_group(self) -> QGroupBox:
-        box = QGroupBox("Model")
-        form = QFormLayout(box)
-        self.arch_combo = QComboBox()
-        for arch in architectures():
-            self.arch_combo.addItem(f"{arch.name}  ({arch.parameters:,} parameters)", arch.name)
-            self.arch_combo.setItemData(self.arch_combo.count() - 1, arch.description, Qt.ToolTipRole)
-        self.arch_description = QLabel()
-        self.arch_description.setWordWrap(True)
-        self.arch_description.setStyleSheet("color: palette(placeholder-text);")
-        form.addRow("Architecture", self.arch_combo)
-        form.addRow(self.arch_description)
-        return box
-
-    def _build_optimizer_group(self) -> QGroupBox:
-        defaults = TrainConfig()
-        box = QGroupBox("Optimization")
-        form = QFormLayout(box)
-        self.optimizer_combo = QComboBox()
-        for label, value in OPTIMIZERS:
-            self.optimizer_combo.addItem(label, value)
-        self.lr_edit = _number_edit(defaults.lr, "Learning rate, e.g. 5e-4 for Adam or 0.01 for SGD")
-        self.momentum_spin = _fraction_spin(defaults.momentum, 0.999, 3, 0.05, "Used by SGD + momentum only")
-        self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, 8192)
-        self.batch_spin.setValue(defaults.batch_size)
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 200)
-        self.epochs_spin.setValue(defaults.epochs)
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2**31 - 1)
-        self.seed_spin.setValue(defaults.seed)
-        self.augment_check = QCheckBox("random affine distortions")
-        self.augment_check.setChecked(defaults.augment)
-        form.addRow("Optimizer", self.optimizer_combo)
-        form.addRow("Learning rate", self.lr_edit)
-        form.addRow("Momentum", self.momentum_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Seed", self.seed_spin)
-        form.addRow("Augment", self.augment_check)
-        self.optimizer_combo.setCurrentIndex(self.optimizer_combo.findData(defaults.optimizer))
-        return box
-
-    def _build_data_group(self) -> QGroupBox:
-        box = QGroupBox("Data and device")
-        form = QFormLayout(box)
-        self.dataset_combo = QComboBox()
-        for label, pen in DATASETS:
-            self.dataset_combo.addItem(label, pen)
-        self._disable_item(self.dataset_combo, 1, _pen_digits_unavailable_reason())
-        self.subset_spin = QSpinBox()
-        self.subset_spin.setRange(0, MAX_SUBSET)
-        self.subset_spin.setSingleStep(SUBSET_STEP)
-        self.subset_spin.setSpecialValueText("all")
-        self.subset_spin.setToolTip("Train on a class-balanced subset of this many images (for quick runs); 0 = all 60,000")
-        self.test_subset_spin = QSpinBox()
-        self.test_subset_spin.setRange(0, MAX_TEST_SUBSET)
-        self.test_subset_spin.setSingleStep(SUBSET_STEP)
-        self.test_subset_spin.setSpecialValueText("all")
-        self.test_subset_spin.setToolTip("Evaluate on this many test images; 0 = all 10,000")
-        self.data_dir_edit = QLineEdit(str(self.settings.value(SETTINGS_DATA_DIR, "") or _default_data_dir()))
-        self.data_dir_edit.setToolTip("Directory with the four MNIST IDX files (downloaded there when missing)")
-        self.browse_button = QToolButton()
-        self.browse_button.setText("…")
-        self.browse_button.setToolTip("Choose the MNIST directory")
-        data_row = QHBoxLayout()
-        data_row.addWidget(self.data_dir_edit, 1)
-        data_row.addWidget(self.browse_button)
-        self.device_combo = QComboBox()
-        for label, value in DEVICES:
-            self.device_combo.addItem(label, value)
-        self.device_combo.setItemText(0, f"Auto ({_auto_device_name()})")
-        self._disable_item(self.device_combo, self.device_combo.findData("cuda"), _cuda_unavailable_reason())
-        form.addRow("Dataset", self.dataset_combo)
-        form.addRow("Train subset", self.subset_spin)
-        form.addRow("Test subset", self.test_subset_spin)
-        form.addRow("Data dir", data_row)
-        form.addRow("Device", self.device_combo)
-        return box
-
-    def _build_more_options(self) -> QWidget:
-        """Regularization, schedule, weight averaging, pen-digit weight: folded away until asked for."""
-        defaults = TrainConfig()
-        self.more_button = QToolButton()
-        self.more_button.setText("More options")
-        self.more_button.setCheckable(True)
-        self.more_button.setAutoRaise(True)
-        self.more_button.setStyleSheet("QToolButton { border: none; padding: 2px 0; }")  # a fold, not a pressed button
-        self.more_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-        self.more_panel = QGroupBox()
-        form = QFormLayout(self.more_panel)
-        self.weight_decay_edit = _number_edit(
-            defaults.weight_decay, "Weight decay, e.g. 0.01 with AdamW or 5e-4 with SGD; 0 = none"
-        )
-        self.schedule_combo = QComboBox()
-        for label, value in SCHEDULES:
-            self.schedule_combo.addItem(label, value)
-        self.schedule_combo.setCurrentIndex(self.schedule_combo.findData(defaults.schedule))
-        self.schedule_combo.setToolTip("How the learning rate changes over the run, batch by batch")
-        self.label_smoothing_spin = _fraction_spin(defaults.label_smoothing, 0.5, 2, 0.05, zero_text="off")
-        self.ema_spin = _fraction_spin(
-            defaults.ema, 0.9999, 4, 0.001,
-            "Evaluate and save a moving average of the weights with this decay, e.g. 0.999", zero_text="off",
-        )
-        self.pen_copies_spin = QSpinBox()
-        self.pen_copies_spin.setRange(1, MAX_PEN_COPIES)
-        self.pen_copies_spin.setValue(defaults.pen_copies)
-        self.pen_copies_spin.setToolTip(
-            "With MNIST + pen digits: renders of each pen digit at random sizes and places; "
-            "more weigh drawn digits more against MNIST"
-        )
-        form.addRow("Weight decay", self.weight_decay_edit)
-        form.addRow("LR schedule", self.schedule_combo)
-        form.addRow("Label smoothing", self.label_smoothing_spin)
-        form.addRow("Weight average", self.ema_spin)
-        form.addRow("Pen copies", self.pen_copies_spin)
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.more_button)
-        layout.addWidget(self.more_panel)
-        self._show_more_options(self.settings.value(SETTINGS_MORE_OPTIONS, False, type=bool))
-        return box
-
-    def _build_output_group(self) -> QGroupBox:
-        box = QGroupBox("Logs")
-        form = QFormLayout(box)
-        self.log_dir_edit = QLineEdit(str(self.settings.value(SETTINGS_LOG_DIR, "") or ""))
-        self.log_dir_edit.setPlaceholderText("none (no log files)")
-        self.log_dir_edit.setToolTip("Each run writes <run>.jsonl here, like digitpad-train --log")
-        self.tensorboard_check = QCheckBox("TensorBoard (in the log dir)")
-        reason = _tensorboard_unavailable_reason()
-        if reason:
-            self.tensorboard_check.setEnabled(False)
-            self.tensorboard_check.setToolTip(reason)
-        form.addRow("Log dir", self.log_dir_edit)
-        form.addRow(self.tensorboard_check)
-        return box
-
-    def _build_controls(self) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(0, 4, 0, 0)
-        buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.start_button.setDefault(True)
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current batch and keep the model trained so far")
-        for button in (self.start_button, self.pause_button, self.stop_button):
-            buttons.addWidget(button)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFormat("idle")
-        self.progress_bar.setValue(0)
-        self.speed_label = QLabel()
-        self.speed_label.hide()
-        self.status_label = QLabel("Set up a run and press Start.")
-        self.status_label.setWordWrap(True)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.message_label.hide()
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.speed_label)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.message_label)
-        return panel
-
-    def _build_runs_panel(self) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.runs_table = QTableWidget(0, len(RUN_COLUMNS))
-        self.runs_table.setHorizontalHeaderLabels(RUN_COLUMNS)
-        self.runs_table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.runs_table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.runs_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.runs_table.verticalHeader().hide()
-        header = self.runs_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(COL_SETTINGS, QHeaderView.Stretch)
-        self.runs_table.setToolTip("Tick runs to overlay their curves; select a run to see its results")
-        self.accuracy_label = QLabel("No finished run yet.")
-        font = self.accuracy_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
-        self.accuracy_label.setFont(font)
-        actions = QHBoxLayout()
-        self.use_button = QPushButton("Use in Draw tab")
-        self.use_button.setToolTip("Recognize drawings with the selected run's model")
-        self.save_button = QPushButton("Save…")
-        self.export_button = QPushButton("Export ONNX…")
-        for button in (self.use_button, self.save_button, self.export_button):
-            actions.addWidget(button)
-        actions.addStretch(1)
-        layout.addWidget(self.runs_table, 1)
-        layout.addWidget(self.accuracy_label)
-        layout.addLayout(actions)
-        return panel
-
-    def _compact_combos(self) -> None:
-        """Combos as wide as the column, not as their longest item (which would clip the form)."""
-        for combo in self.form.findChildren(QComboBox):
-            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(10)
-
-    @staticmethod
-    def _disable_item(combo: QComboBox, index: int, reason: str | None) -> None:
-        """Grey out a choice the machine cannot do, saying why in its tooltip."""
-        if reason is None or index < 0:
-            return
-        model = combo.model()
-        if isinstance(model, QStandardItemModel):
-            model.item(index).setEnabled(False)
-        combo.setItemData(index, reason, Qt.ToolTipRole)
-
-    # ================================================================ wiring
+    def _alias_widgets(self) -> None:
+        """The parts' widgets under the names scripts and tests have always used."""
+        for name in ("start_button", "pause_button", "stop_button", "progress_bar", "speed_label", "status_label"):
+            setattr(self, name, getattr(self.controls, name))
+        for name in ("use_button", "save_button", "export_button", "accuracy_label"):
+            setattr(self, name, getattr(self.runs_panel, name))
+        self.runs_model = self.runs_panel.model
+        self.runs_table = self.runs_panel.table
+        self.log_dir_edit = self.form.log_dir_edit
+        self.more_panel, self.more_button = self.form.more_panel, self.form.more_button
 
     def _wire(self) -> None:
-        self.arch_combo.currentIndexChanged.connect(self._on_arch_changed)
-        self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_changed)
-        self.browse_button.clicked.connect(self._browse_data_dir)
-        self.data_dir_edit.editingFinished.connect(self._on_data_dir_edited)
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button.clicked.connect(self.stop)
-        self.runs_table.itemSelectionChanged.connect(self._on_run_selected)
-        self.runs_table.itemChanged.connect(self._on_run_item_changed)
-        self.use_button.clicked.connect(self.use_selected_run)
-        self.save_button.clicked.connect(self._save_dialog)
-        self.export_button.clicked.connect(self._export_dialog)
-        self.more_button.toggled.connect(self._on_more_options_toggled)
-        self.dataset_combo.currentIndexChanged.connect(self._on_dataset_changed)
-        self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(TrainConfig().arch)))
-        self._on_arch_changed()
-        self._on_optimizer_changed()
-        self._on_dataset_changed()
-
-    @Slot()
-    def _on_arch_changed(self) -> None:
-        arch = next((a for a in architectures() if a.name == self.arch_combo.currentData()), None)
-        self.arch_description.setText(arch.description if arch else "")
-
-    @Slot()
-    def _on_optimizer_changed(self) -> None:
-        self.momentum_spin.setEnabled(self.optimizer_combo.currentData() == "momentum")
-
-    @Slot()
-    def _on_dataset_changed(self) -> None:
-        self.pen_copies_spin.setEnabled(bool(self.dataset_combo.currentData()))
+        self.controls.start_button.clicked.connect(self.start)
+        self.controls.pause_button.clicked.connect(self.toggle_pause)
+        self.controls.stop_button.clicked.connect(self.stop)
+        self.runs_panel.selectionChanged.connect(self._on_run_selected)
+        self.runs_panel.model.checkedChanged.connect(self.charts.set_shown_runs)
+        self.runs_panel.use_button.clicked.connect(self.use_selected_run)
+        self.runs_panel.save_button.clicked.connect(self._save_dialog)
+        self.runs_panel.export_button.clicked.connect(self._export_dialog)
+        self.form.dataDirChanged.connect(self._on_data_dir_changed)
+        self.form.moreOptionsToggled.connect(self._on_more_options_toggled)
+        self.data_panel.chooseFolderRequested.connect(self.form._browse_data_dir)
+        self.data_panel.downloadRequested.connect(self.download_data)
 
     @Slot(bool)
     def _on_more_options_toggled(self, shown: bool) -> None:
-        self._show_more_options(shown)
-        self.settings.setValue(SETTINGS_MORE_OPTIONS, shown)
         if shown:  # once the layout has made room for them, scroll the new rows into view
             QTimer.singleShot(0, self._reveal_more_options)
 
     @Slot()
     def _reveal_more_options(self) -> None:
-        self._form_scroll.ensureWidgetVisible(self.more_panel)
-
-    def _show_more_options(self, shown: bool) -> None:
-        self.more_button.setChecked(shown)
-        self.more_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
-        self.more_panel.setVisible(shown)
+        self._form_scroll.ensureWidgetVisible(self.form.more_panel)
+        self._form_scroll.ensureWidgetVisible(self.form.more_fields_end())  # down to the last row
 
     # ================================================================ the form
 
-    def set_data_dir(self, path) -> None:
-        """Use `path` as the MNIST directory (remembered for the next session)."""
-        self.data_dir_edit.setText(str(path))
-        self._on_data_dir_edited()
-
-    def data_dir(self) -> str | None:
-        text = self.data_dir_edit.text().strip()
-        return str(Path(text).expanduser()) if text else None
-
-    @Slot()
-    def _browse_data_dir(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "MNIST data directory", self.data_dir_edit.text())
-        if path:
-            self.set_data_dir(path)
-
-    @Slot()
-    def _on_data_dir_edited(self) -> None:
-        self.settings.setValue(SETTINGS_DATA_DIR, self.data_dir_edit.text().strip())
-        if self.isVisible():
-            self.load_samples()
-
     def config_from_form(self) -> TrainConfig:
         """The TrainConfig the form describes (validated; ConfigError names a bad field)."""
-        pen_digits = bool(self.dataset_combo.currentData())
-        config = TrainConfig(
-            arch=self.arch_combo.currentData(),
-            optimizer=self.optimizer_combo.currentData(),
-            lr=_read_number(self.lr_edit, "learning rate", "5e-4"),
-            momentum=self.momentum_spin.value(),
-            weight_decay=_read_number(self.weight_decay_edit, "weight decay", "0.01"),
-            schedule=self.schedule_combo.currentData(),
-            label_smoothing=self.label_smoothing_spin.value(),
-            ema=self.ema_spin.value(),
-            batch_size=self.batch_spin.value(),
-            epochs=self.epochs_spin.value(),
-            seed=self.seed_spin.value(),
-            augment=self.augment_check.isChecked(),
-            device=self.device_combo.currentData(),
-            data_dir=self.data_dir(),
-            subset=self.subset_spin.value() or None,
-            test_subset=self.test_subset_spin.value() or None,
-            pen_digits=pen_digits,
-            pen_copies=self.pen_copies_spin.value() if pen_digits else TrainConfig.pen_copies,
-        )
-        config.validate()
-        return config
+        return self.form.config()
+
+    def set_data_dir(self, path) -> None:
+        """Use `path` as the MNIST directory (remembered for the next session)."""
+        self.form.set_data_dir(path)
+
+    def data_dir(self) -> str | None:
+        return self.form.data_dir()
+
+    @Slot(str)
+    def _on_data_dir_changed(self, _path: str) -> None:
+        if not self.data_panel.isHidden() and mnist_present(self.data_dir()):
+            self.data_panel.hide()
+        if self.isVisible():
+            self.load_samples()
 
     # ================================================================ running
 
     @property
+    def runs(self) -> list[Run]:
+        return self.session.runs
+
+    @property
     def is_running(self) -> bool:
-        return self._current is not None
+        return self.session.is_running
 
     @Slot()
     def start(self) -> None:
@@ -636,157 +207,127 @@ class TrainTab(QWidget):
             return
         self.clear_message()
         try:
-            config = self.config_from_form()
+            config = self.form.config()
         except ValueError as exc:
             self.show_error(str(exc))
             return
-        run = Run(id=len(self.runs) + 1, name=f"run {len(self.runs) + 1}", config=config, started=time.monotonic())
-        self.runs.append(run)
-        self._current = run
-        self._control = TrainControl()
+        self.form.remember()
+        run = self.session.start(config)
         log_path, tb_dir = self._log_paths(run)
-        worker = TrainWorker(config, self._control, log_path=log_path, tensorboard_dir=tb_dir)
+        worker = TrainWorker(config, self.session.control, log_path=log_path, tensorboard_dir=tb_dir)
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
         worker.epochEnded.connect(self._on_epoch)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.charts.add_run(run.id, run.name, config.epochs)
-        self._add_run_row(run)
-        self.progress_bar.setRange(0, 0)  # busy until the first event says how long
-        self.progress_bar.setFormat("loading data…")
-        extra = " (rendering the pen digits takes a few seconds)" if config.pen_digits else ""
-        self.status_label.setText(f"{run.name}: loading data{extra}…")
-        self._launch(worker)
+        self.runs_panel.add(run)
+        self.controls.show_loading(run)
+        start_job(worker, f"{THREAD_PREFIX}-run")
         self._update_buttons()
+        self.activityChanged.emit(f"Training {run.name}…")
         self.runStarted.emit(run.id)
 
     def _log_paths(self, run: Run) -> tuple[Path | None, Path | None]:
-        text = self.log_dir_edit.text().strip()
-        self.settings.setValue(SETTINGS_LOG_DIR, text)
+        text = self.form.log_dir()
         if not text:
             return None, None
         stem = _slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
         root = Path(text).expanduser()
-        tb = root / "tensorboard" / stem if self.tensorboard_check.isChecked() else None
+        tb = root / "tensorboard" / stem if self.form.tensorboard_check.isChecked() else None
         return root / f"{stem}.jsonl", tb
 
     @Slot()
     def toggle_pause(self) -> None:
-        run, control = self._current, self._control
-        if run is None or control is None or run.status == "stopping":
+        run = self.session.toggle_pause()
+        if run is None:
             return
-        if control.paused:
-            control.resume()
-            run.status = "running"
-            self.status_label.setText(f"{run.name}: running")
+        if run.status is RunStatus.PAUSED:
+            self.controls.set_status(f"{run.name}: paused after the current batch — press Resume to go on")
         else:
-            control.pause()
-            run.status = "paused"
-            self.status_label.setText(f"{run.name}: paused after the current batch — press Resume to go on")
-        self._show_progress_text(run)
-        self._update_run_row(run)
-        self._update_buttons()
+            self.controls.set_status(f"{run.name}: running")
+        self.controls.show_progress(run)
+        self._run_changed(run)
 
     @Slot()
     def stop(self) -> None:
         """Stop after the current batch; the model trained so far is kept (and evaluated)."""
-        run, control = self._current, self._control
-        if run is None or control is None:
-            return
-        control.cancel()
-        run.status = "stopping"
-        self.status_label.setText(f"{run.name}: stopping — evaluating the model trained so far…")
-        self._update_run_row(run)
+        run = self.session.stop()
+        if run is not None:
+            self.controls.set_status(f"{run.name}: stopping — evaluating the model trained so far…")
+            self._run_changed(run)
+
+    def _run_changed(self, run: Run) -> None:
+        self.runs_panel.model.refresh(run)
         self._update_buttons()
 
     @Slot(object)
     def _on_started(self, event: StartEvent) -> None:
-        run = self._current
+        run = self.session.started(event.steps_per_epoch)
         if run is None:
             return
-        run.status = "paused" if self._control and self._control.paused else "running"
-        run.steps_per_epoch = event.steps_per_epoch
-        self.progress_bar.setRange(0, event.steps_per_epoch * event.config.epochs)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat(f"epoch 1/{event.config.epochs} · starting")
-        self.status_label.setText(
+        self.controls.show_started(event.steps_per_epoch * event.config.epochs, event.config.epochs)
+        self.controls.set_status(
             f"{run.name}: {event.config.arch} ({event.n_params:,} parameters) on {event.device} — "
             f"{event.n_train:,} training / {event.n_test:,} test images"
         )
-        self._update_run_row(run)
+        self._run_changed(run)
 
     @Slot(object)
     def _on_progress(self, event: BatchEvent) -> None:
-        run = self._current
+        run = self.session.progressed(event)
         if run is None:
             return
-        run.last_progress = event
         self.charts.add_batch(run.id, (event.epoch - 1) + event.step / event.steps_per_epoch, event.loss)
-        self.progress_bar.setValue(event.global_step)
-        self._show_progress_text(run)
-        self.speed_label.setText(speed_text(event))
-        self.speed_label.show()
-        run.seconds = event.elapsed
-        self._set_cell(run, COL_TIME, format_duration(event.elapsed))
+        self.controls.show_progress(run)
+        self.runs_panel.model.refresh(run)
+        total = max(1, event.epochs * event.steps_per_epoch)
+        self.activityChanged.emit(f"Training {run.name} · epoch {event.epoch}/{event.epochs} · "
+                                  f"{100 * event.global_step / total:.0f}%")
         self.progressed.emit(event)
-
-    def _show_progress_text(self, run: Run) -> None:
-        event = run.last_progress
-        if event is None:
-            return
-        paused = "paused · " if run.status == "paused" else ""
-        self.progress_bar.setFormat(paused + progress_text(event))
 
     @Slot(object)
     def _on_epoch(self, event: EpochEvent) -> None:
-        run = self._current
+        run = self.session.epoch_ended(event.test_accuracy)
         if run is None:
             return
         self.charts.add_epoch(
             run.id, event.epoch, event.train_loss, event.test_loss, event.train_accuracy, event.test_accuracy
         )
-        self._set_cell(run, COL_ACCURACY, f"{100 * event.test_accuracy:.2f}%")
+        self.runs_panel.model.refresh(run)
 
     @Slot(object)
     def _on_finished(self, outcome: RunOutcome) -> None:
-        run = self._current
+        result = outcome.result
+        run = self.session.finished(outcome, RunResult(outcome.accuracy, result.seconds, result.cancelled))
         if run is None:
             return
-        run.outcome = outcome
-        run.seconds = outcome.result.seconds
-        run.status = "stopped" if outcome.result.cancelled else "done"
-        self._end_run()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1)
-        self.progress_bar.setFormat(f"{run.status} · test accuracy {100 * outcome.accuracy:.2f}%")
-        self.status_label.setText(self._finished_text(run))
-        self._update_run_row(run)
-        self.select_run(run.id)
+        self._end_run(run)
+        self.controls.show_ended(f"{run.status} · test accuracy {100 * outcome.accuracy:.2f}%", done=True)
+        self.controls.set_status(self._finished_text(run))
+        self.runs_panel.select(run.id)
         self.runFinished.emit(run)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        run = self._current
+        run = self.session.failed(message)
         if run is None:
             return
-        run.status = "failed"
-        run.error = message
-        self._end_run()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("failed")
-        self.status_label.setText(f"{run.name} failed.")
-        self._update_run_row(run)
-        self.show_error(f"{run.name} failed: {message}")
+        self._end_run(run)
+        self.charts.remove_run(run.id)  # a failed run's curves (often NaN) and legend entries go
+        self.controls.show_ended("failed", done=False)
+        self.controls.set_status(f"{run.name} failed.")
+        if not mnist_present(run.config.data_dir):
+            self._show_missing_data(run.config.data_dir)
+            self.errorShown.emit(message)
+        else:
+            self.show_error(f"{run.name} failed: {message}")
         self.runFailed.emit(message)
 
-    def _end_run(self) -> None:
-        self.speed_label.hide()
-        self._current = None
-        self._control = None
+    def _end_run(self, run: Run) -> None:
         self.charts.flush()
-        self._update_buttons()
+        self._run_changed(run)
+        self.activityChanged.emit("")
 
     def _finished_text(self, run: Run) -> str:
         result = run.outcome.result
@@ -794,145 +335,86 @@ class TrainTab(QWidget):
         how = "stopped early — kept the model trained so far" if result.cancelled else "finished"
         return (
             f"{run.name} {how}: test accuracy {100 * run.outcome.accuracy:.2f}% after {epochs} full epoch(s), "
-            f"{result.metrics.get('steps', 0)} steps in {format_duration(result.seconds)} on {result.metrics.get('device', result.device)}."
+            f"{result.metrics.get('steps', 0)} steps in {format_duration(result.seconds)} "
+            f"on {result.metrics.get('device', result.device)}."
         )
 
-    def _launch(self, worker) -> QThread:
-        thread = start_job(worker)
-        self._jobs.append((thread, worker))
-        thread.finished.connect(self._reap_threads)
-        return thread
+    def stop_and_keep(self, timeout_ms: int = SHUTDOWN_WAIT_MS, directory: Path | None = None) -> Path | None:
+        """Stop the current run, wait up to `timeout_ms` for it, and save its model; the file, or None.
 
-    @Slot()
-    def _reap_threads(self) -> None:
-        """Drop finished threads and their workers (waiting is immediate: they have ended)."""
-        alive = []
-        for thread, worker in self._jobs:
-            if thread.isFinished():
-                thread.wait()
-            else:
-                alive.append((thread, worker))
-        self._jobs = alive
+        The model goes to `directory`, else the log dir, else `default_runs_dir()`. For quitting
+        (menu, Ctrl+Q, SIGTERM): the events of the run's end are handled while waiting.
+        """
+        run = self.session.current
+        if run is None:
+            return None
+        loop = QEventLoop()
+        self.runFinished.connect(loop.quit)
+        self.runFailed.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        self.stop()
+        loop.exec()
+        self.runFinished.disconnect(loop.quit)
+        self.runFailed.disconnect(loop.quit)
+        if run.outcome is None:
+            return None
+        root = Path(directory) if directory is not None else Path(self.form.log_dir() or default_runs_dir())
+        stem = _slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
+        return self._save(run, root.expanduser() / f"{stem}.pt")
 
     @Slot()
     def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> None:
-        """Cancel a running run and wait for the background threads (call before the app exits)."""
-        if self._control is not None:
-            self._control.cancel()
-        for thread, _worker in list(self._jobs):
-            thread.quit()
-            thread.wait(timeout_ms)
-        self._reap_threads()
+        """Cancel a running run and wait for the tab's background threads (call before the app exits)."""
+        if self.session.control is not None:
+            self.session.control.cancel()
+        self.form.remember()
+        for thread in running_threads():
+            if thread.objectName().startswith(THREAD_PREFIX):
+                thread.wait(timeout_ms)
 
     # ================================================================ runs list
 
-    def _add_run_row(self, run: Run) -> None:
-        row = self.runs_table.rowCount()
-        with QSignalBlocker(self.runs_table):
-            self.runs_table.insertRow(row)
-            show = QTableWidgetItem()
-            show.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled | Qt.ItemIsSelectable)
-            show.setCheckState(Qt.Checked)
-            show.setData(Qt.UserRole, run.id)
-            self.runs_table.setItem(row, COL_SHOW, show)
-            for col in range(1, len(RUN_COLUMNS)):
-                self.runs_table.setItem(row, col, QTableWidgetItem())
-        self._update_run_row(run)
-        self.charts.set_shown_runs(self.checked_runs())
-
-    def _row_of(self, run_id: int) -> int:
-        for row in range(self.runs_table.rowCount()):
-            if self.runs_table.item(row, COL_SHOW).data(Qt.UserRole) == run_id:
-                return row
-        return -1
-
-    def _set_cell(self, run: Run, col: int, text: str, tooltip: str | None = None) -> None:
-        row = self._row_of(run.id)
-        if row < 0:
-            return
-        with QSignalBlocker(self.runs_table):
-            item = self.runs_table.item(row, col)
-            item.setText(text)
-            if tooltip is not None:
-                item.setToolTip(tooltip)
-
-    def _update_run_row(self, run: Run) -> None:
-        self._set_cell(run, COL_NAME, run.name)
-        self._set_cell(run, COL_SETTINGS, settings_text(run.config), tooltip="\n".join(
-            f"{k}: {v}" for k, v in run.config.to_dict().items() if k not in ("model_args",)
-        ))
-        if run.outcome is not None:
-            self._set_cell(run, COL_ACCURACY, f"{100 * run.outcome.accuracy:.2f}%")
-            self._set_cell(run, COL_TIME, format_duration(run.seconds))
-        self._set_cell(run, COL_STATUS, run.status, tooltip=run.error or "")
-
     def checked_runs(self) -> list[int]:
         """Ids of the runs whose curves are shown."""
-        ids = []
-        for row in range(self.runs_table.rowCount()):
-            item = self.runs_table.item(row, COL_SHOW)
-            if item.checkState() == Qt.Checked:
-                ids.append(item.data(Qt.UserRole))
-        return ids
+        return self.runs_panel.model.checked_ids()
 
     def set_run_checked(self, run_id: int, checked: bool) -> None:
-        row = self._row_of(run_id)
-        if row >= 0:
-            self.runs_table.item(row, COL_SHOW).setCheckState(Qt.Checked if checked else Qt.Unchecked)
-
-    @Slot(QTableWidgetItem)
-    def _on_run_item_changed(self, item: QTableWidgetItem) -> None:
-        if item.column() == COL_SHOW:
-            self.charts.set_shown_runs(self.checked_runs())
+        self.runs_panel.model.set_checked(run_id, checked)
 
     def select_run(self, run_id: int) -> None:
-        row = self._row_of(run_id)
-        if row >= 0:
-            self.runs_table.selectRow(row)
+        self.runs_panel.select(run_id)
 
     def selected_run(self) -> Run | None:
-        rows = {index.row() for index in self.runs_table.selectionModel().selectedRows()}
-        if not rows:
-            return None
-        run_id = self.runs_table.item(min(rows), COL_SHOW).data(Qt.UserRole)
-        return next((r for r in self.runs if r.id == run_id), None)
+        return self.runs_panel.selected()
 
-    @Slot()
-    def _on_run_selected(self) -> None:
-        run = self.selected_run()
+    @Slot(object)
+    def _on_run_selected(self, run: Run | None) -> None:
         self._update_buttons()
         if run is None or run.outcome is None:
-            what = "is still running" if run is not None and run.status not in ("failed",) else "failed"
+            what = "failed" if run is not None and run.status is RunStatus.FAILED else "is still running"
             self.results.clear_evaluation("No run selected." if run is None else f"{run.name} {what}.")
-            self.accuracy_label.setText("No finished run selected.")
+            self.runs_panel.accuracy_label.setText("No finished run selected.")
             return
         outcome = run.outcome
         gallery = outcome.gallery
-        self.accuracy_label.setText(f"{run.name}: test accuracy {100 * outcome.accuracy:.2f}%")
+        self.runs_panel.accuracy_label.setText(f"{run.name}: test accuracy {100 * outcome.accuracy:.2f}%")
         n_test = int(outcome.confusion.sum())
         summary = (
             f"{run.name} ({settings_text(run.config)}): {100 * outcome.accuracy:.2f}% of {n_test:,} test images "
             f"right, {gallery.total_wrong:,} wrong; test loss {outcome.loss:.4f}."
         )
         self.results.set_evaluation(
-            summary, outcome.confusion, gallery.images, gallery.true_labels, gallery.predicted, gallery.indices, gallery.total_wrong
+            summary, outcome.confusion, gallery.images, gallery.true_labels, gallery.predicted, gallery.indices,
+            gallery.total_wrong,
         )
 
-    # ================================================================ results actions
-
     def _update_buttons(self) -> None:
-        running = self.is_running
-        paused = running and self._control is not None and self._control.paused
-        stopping = self._current is not None and self._current.status == "stopping"
-        self.form.setEnabled(not running)
-        self.start_button.setEnabled(not running)
-        self.pause_button.setEnabled(running and not stopping)
-        self.pause_button.setText("Resume" if paused else "Pause")
-        self.stop_button.setEnabled(running and not stopping)
+        self.form.setEnabled(not self.is_running)
+        self.controls.update_buttons(self.session.current)
         selected = self.selected_run()
-        has_model = selected is not None and selected.outcome is not None
-        for button in (self.use_button, self.save_button, self.export_button):
-            button.setEnabled(has_model)
+        self.runs_panel.set_model_actions_enabled(selected is not None and selected.outcome is not None)
+
+    # ================================================================ a run's model
 
     def _selected_outcome(self) -> tuple[Run, RunOutcome] | None:
         run = self.selected_run()
@@ -955,11 +437,16 @@ class TrainTab(QWidget):
         except Exception as exc:  # a broken checkpoint must not take the app down
             self.show_error(f"cannot use {run.name}: {exc}")
             return
-        self.show_info(f"The Draw tab now recognizes with {run.name} ({100 * outcome.accuracy:.2f}% test accuracy).")
+        self._model_names[id(recognizer)] = run.display_name
+        self.show_info(f"The Draw tab now recognizes with {run.display_name}.")
         self.useModelRequested.emit(recognizer)
 
+    def model_name(self, recognizer) -> str | None:
+        """The run a recognizer handed out by "Use in Draw tab" came from, e.g. "run 2 · cnn · 98.0%"."""
+        return self._model_names.get(id(recognizer))
+
     def _suggested_name(self, run: Run, suffix: str) -> str:
-        return str(Path(self.log_dir_edit.text().strip() or Path.home()) / f"{_slug(run.name)}-{run.config.arch}{suffix}")
+        return str(Path(self.form.log_dir() or Path.home()) / f"{_slug(run.name)}-{run.config.arch}{suffix}")
 
     @Slot()
     def _save_dialog(self) -> None:
@@ -973,13 +460,14 @@ class TrainTab(QWidget):
     def save_to(self, path) -> Path | None:
         """Write the selected run's checkpoint to `path` atomically; returns the path or None on error."""
         chosen = self._selected_outcome()
-        if chosen is None:
-            return None
-        run, outcome = chosen
+        return None if chosen is None else self._save(chosen[0], path)
+
+    def _save(self, run: Run, path) -> Path | None:
         from trainer.checkpoint import save_checkpoint
 
         try:
-            saved = Path(save_checkpoint(outcome.checkpoint, path))
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            saved = Path(save_checkpoint(run.outcome.checkpoint, path))
         except Exception as exc:  # disk full, read-only directory, ...
             self.show_error(f"could not save {run.name} to {path}: {exc}")
             return None
@@ -988,6 +476,9 @@ class TrainTab(QWidget):
 
     @Slot()
     def _export_dialog(self) -> None:
+        if importlib.util.find_spec("onnx") is None:  # say so before the user picks a file
+            self.show_error(ONNX_HINT)
+            return
         chosen = self._selected_outcome()
         if chosen is None:
             return
@@ -1005,13 +496,12 @@ class TrainTab(QWidget):
         worker = TaskWorker(lambda: export_checkpoint(outcome.checkpoint, target))
         worker.finished.connect(self._on_exported)
         worker.failed.connect(self._on_export_failed)
-        self.export_button.setEnabled(False)
+        self.runs_panel.export_button.setEnabled(False)
         self.show_info(f"Exporting {run.name} to {target}…")
-        self._launch(worker)
+        start_job(worker, f"{THREAD_PREFIX}-export")
 
     @Slot(object)
-    def _on_exported(self, value) -> None:
-        result, _seconds = value
+    def _on_exported(self, result) -> None:
         check = "verified with onnxruntime" if result.verified else "not verified (onnxruntime missing)"
         self.show_info(f"Exported ONNX to {result.path} ({check}).")
         self._update_buttons()
@@ -1022,7 +512,7 @@ class TrainTab(QWidget):
         self._update_buttons()
         self.show_error(f"ONNX export failed: {message}")
 
-    # ================================================================ data viewer
+    # ================================================================ data
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -1030,15 +520,17 @@ class TrainTab(QWidget):
             self.load_samples()  # the data viewer fills in the first time the tab is shown
         self.warm_up()
 
+    def _background(self, fn, finished, failed, what: str) -> None:
+        worker = TaskWorker(fn)
+        worker.finished.connect(finished)
+        worker.failed.connect(failed)
+        start_job(worker, f"{THREAD_PREFIX}-{what}")
+
     def warm_up(self) -> None:
         """Once per tab: pay torch's first-optimizer import cost in the background, before any run."""
-        if self._warm_up_started:
-            return
-        self._warm_up_started = True
-        worker = TaskWorker(warm_up)
-        worker.finished.connect(self._on_warmed_up)
-        worker.failed.connect(self._on_warm_up_failed)
-        self._launch(worker)
+        if not self._warm_up_started:
+            self._warm_up_started = True
+            self._background(warm_up, self._on_warmed_up, self._on_warm_up_failed, "warm-up")
 
     @Slot(object)
     def _on_warmed_up(self, seconds: float) -> None:
@@ -1054,20 +546,53 @@ class TrainTab(QWidget):
         if self._samples_requested_for == (data_dir or ""):
             return
         self._samples_requested_for = data_dir or ""
-        worker = TaskWorker(lambda: load_samples(data_dir))
-        worker.finished.connect(self._on_samples)
-        worker.failed.connect(self._on_samples_failed)
-        self._launch(worker)
+        self._background(lambda: load_samples(data_dir), self._on_samples, self._on_samples_failed, "samples")
 
     @Slot(object)
     def _on_samples(self, samples: Samples) -> None:
+        self.data_panel.hide()
         self.results.set_samples(samples.images, samples.labels, samples.source)
         self.samplesLoaded.emit(len(samples.labels))
 
     @Slot(str)
     def _on_samples_failed(self, message: str) -> None:
-        self.results.show_samples_error(message)
+        if mnist_present(self.data_dir()):
+            self.results.show_samples_error(message)  # there, but unreadable: say why
+        else:
+            self._show_missing_data(self.data_dir())
         self.samplesLoaded.emit(0)
+
+    def _show_missing_data(self, data_dir: str | None) -> None:
+        """The one panel for missing data; the data viewer points at it."""
+        self.clear_message()
+        self.data_panel.show_missing(data_dir)
+        self.results.show_samples_error(missing_text(data_dir) + " See the panel on the left.")
+        from trainer.data import _network_reachable
+
+        self._background(_network_reachable, self.data_panel.set_online, lambda _m: None, "probe")
+
+    @Slot()
+    def download_data(self) -> None:
+        """Fetch MNIST into the form's data dir in the background; the samples show once it is there."""
+        from trainer.data import default_data_dir, download_mnist
+
+        root = Path(self.data_dir()) if self.data_dir() else default_data_dir()
+        self.data_panel.show_missing(self.data_dir(), "Downloading…")
+        self.data_panel.download_button.setEnabled(False)
+        self._background(lambda: download_mnist(root), self._on_downloaded, self._on_download_failed, "download")
+
+    @Slot(object)
+    def _on_downloaded(self, _value) -> None:
+        self.data_panel.download_button.setEnabled(True)
+        self._samples_requested_for = None
+        self._on_data_dir_changed(self.data_dir() or "")
+        self.load_samples()
+
+    @Slot(str)
+    def _on_download_failed(self, message: str) -> None:
+        self.data_panel.download_button.setEnabled(True)
+        self.data_panel.show_missing(self.data_dir(), "The download failed.")
+        self.data_panel.setToolTip(message)
 
     # ================================================================ messages
 
@@ -1075,12 +600,14 @@ class TrainTab(QWidget):
         """A clear, visible error in the panel (the app keeps running)."""
         self.message_label.setStyleSheet(ERROR_STYLE)
         self.message_label.setText(f"⚠ {message}")
+        self.message_label.setToolTip(message)
         self.message_label.show()
         self.errorShown.emit(message)
 
     def show_info(self, message: str) -> None:
         self.message_label.setStyleSheet(INFO_STYLE)
         self.message_label.setText(message)
+        self.message_label.setToolTip(message)
         self.message_label.show()
 
     def clear_message(self) -> None:
@@ -1088,5 +615,6 @@ class TrainTab(QWidget):
         self.message_label.hide()
 
     def message(self) -> str:
-        """The text of the message banner ("" when hidden)."""
-        return self.message_label.text() if not self.message_label.isHidden() else ""
+        """The text of the message banner, or of the missing-data panel ("" when neither shows)."""
+        texts = [self.data_panel.text(), self.message_label.text() if not self.message_label.isHidden() else ""]
+        return " ".join(t for t in texts if t)

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from digitpad.workers import end_on_gui_thread
 from trainer.errors import DigitpadError, describe_error
+from trainer.sizes import IMAGE_SIZE
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig, TrainControl, TrainResult
 
 MAX_GALLERY = 60  # misclassified test images sent to the gallery
@@ -72,7 +73,7 @@ def misclassified_gallery(result: TrainResult, test_images: torch.Tensor, limit:
     evaluation = result.evaluation
     wrong = evaluation.misclassified()
     chosen = wrong[:limit]
-    images = test_images.cpu().numpy()[chosen] if len(chosen) else np.zeros((0, 28, 28), np.uint8)
+    images = test_images.cpu().numpy()[chosen] if len(chosen) else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     return Gallery(
         images=images.astype(np.uint8),
         true_labels=evaluation.labels[chosen],
@@ -253,6 +254,4 @@ def export_checkpoint(checkpoint, path: Path):
     """ONNX export of a run's checkpoint (with onnxruntime verification when installed)."""
     from trainer.export import export_onnx
 
-    started = time.perf_counter()
-    result = export_onnx(checkpoint, path)
-    return result, time.perf_counter() - started
+    return export_onnx(checkpoint, path)

@@ -31,7 +31,7 @@ def test_a_full_buffer_halves_itself_and_keeps_the_latest_point():
     assert points[0][0] < 100  # and still starts where it started
     xs = [x for x, _y in points]
     assert xs == sorted(xs)
-    gaps = [b - a for a, b in zip(xs[:-2], xs[1:-1])]
+    gaps = [b - a for a, b in zip(xs[:-2], xs[1:-1], strict=True)]
     assert max(gaps) == min(gaps)  # old and new parts at the same resolution
     assert all(y == pytest.approx(2 * x) for x, y in points)  # averaging keeps a line a line
 

@@ -32,15 +32,15 @@ def tab(qtbot, tmp_path):
 
 
 def fill_form(tab: TrainTab, data_dir, *, arch="cnn", optimizer="adam", lr="5e-4", batch=64, epochs=1, subset=SUBSET):
-    tab.set_data_dir(data_dir)
-    tab.arch_combo.setCurrentIndex(tab.arch_combo.findData(arch))
-    tab.optimizer_combo.setCurrentIndex(tab.optimizer_combo.findData(optimizer))
-    tab.lr_edit.setText(lr)
-    tab.batch_spin.setValue(batch)
-    tab.epochs_spin.setValue(epochs)
-    tab.subset_spin.setValue(subset)
-    tab.test_subset_spin.setValue(TEST_SUBSET)
-    tab.device_combo.setCurrentIndex(tab.device_combo.findData("cpu"))
+    tab.form.set_config(TrainConfig(
+        arch=arch, optimizer=optimizer, lr=float(lr), batch_size=batch, epochs=epochs, subset=subset,
+        test_subset=TEST_SUBSET, device="cpu", data_dir=str(data_dir),
+    ))
+
+
+def cell(tab: TrainTab, row: int, col: int) -> str:
+    """The text of the runs list at (row, col)."""
+    return tab.runs_model.index(row, col).data()
 
 
 def run_to_end(qtbot, tab: TrainTab):
@@ -74,16 +74,16 @@ class StallMeter:
 def test_form_offers_every_registered_model_with_classic_defaults(tab):
     from trainer.models import REGISTRY
 
-    names = [tab.arch_combo.itemData(i) for i in range(tab.arch_combo.count())]
+    names = [tab.form.arch_combo.itemData(i) for i in range(tab.form.arch_combo.count())]
     assert names == list(REGISTRY)
-    assert all("parameters" in tab.arch_combo.itemText(i) for i in range(tab.arch_combo.count()))
-    assert tab.arch_description.text() == REGISTRY["cnn"].description
+    assert all("parameters" in tab.form.arch_combo.itemText(i) for i in range(tab.form.arch_combo.count()))
+    assert tab.form.arch_description.text() == REGISTRY["cnn"].description
     config = tab.config_from_form()
     assert (config.arch, config.optimizer, config.lr, config.batch_size) == ("cnn", "adam", 5e-4, 128)
-    assert not tab.momentum_spin.isEnabled()
-    tab.optimizer_combo.setCurrentIndex(tab.optimizer_combo.findData("momentum"))
-    assert tab.momentum_spin.isEnabled()
-    cuda_item = tab.device_combo.model().item(tab.device_combo.findData("cuda"))
+    assert not tab.form.momentum_spin.isEnabled()
+    tab.form.optimizer_combo.setCurrentIndex(tab.form.optimizer_combo.findData("momentum"))
+    assert tab.form.momentum_spin.isEnabled()
+    cuda_item = tab.form.device_combo.model().item(tab.form.device_combo.findData("cuda"))
     assert cuda_item.isEnabled() == torch.cuda.is_available()
 
 
@@ -105,8 +105,8 @@ def test_a_short_run_plots_live_lists_the_run_and_keeps_the_gui_responsive(qtbot
     for key in (LOSS_TEST, ACC_TRAIN, ACC_TEST):
         assert len(tab.charts.series(run.id, key).points()) == 1  # one point per epoch
     assert 0 < tab.charts.series(run.id, ACC_TEST).points()[0].y() <= 100
-    assert tab.runs_table.rowCount() == 1
-    assert tab.runs_table.item(0, 3).text() == f"{100 * run.outcome.accuracy:.2f}%"
+    assert tab.runs_model.rowCount() == 1
+    assert cell(tab, 0, 3) == f"{100 * run.outcome.accuracy:.2f}%"
     assert tab.results.confusion.matrix().sum() == TEST_SUBSET
     wrong = int(TEST_SUBSET - np.trace(run.outcome.confusion))
     assert tab.results.misclassified.count() == min(wrong, 60)
@@ -124,12 +124,12 @@ def test_a_short_run_plots_live_lists_the_run_and_keeps_the_gui_responsive(qtbot
 def test_runs_can_be_overlaid_and_hidden(qtbot, tab, mnist_dir):
     fill_form(tab, mnist_dir, arch="fnn", optimizer="sgd", lr="0.05")
     first = run_to_end(qtbot, tab)
-    tab.optimizer_combo.setCurrentIndex(tab.optimizer_combo.findData("adam"))
-    tab.lr_edit.setText("1e-3")
+    tab.form.optimizer_combo.setCurrentIndex(tab.form.optimizer_combo.findData("adam"))
+    tab.form.lr_edit.setText("1e-3")
     second = run_to_end(qtbot, tab)
 
-    assert tab.runs_table.rowCount() == 2
-    assert "sgd lr 0.05" in tab.runs_table.item(0, 2).text() and "adam lr 0.001" in tab.runs_table.item(1, 2).text()
+    assert tab.runs_model.rowCount() == 2
+    assert "sgd lr 0.05" in cell(tab, 0, 2) and "adam lr 0.001" in cell(tab, 1, 2)
     assert tab.charts.shown_runs() == [first.id, second.id]
     legend = [m.label() for m in tab.charts.accuracy_plot.chart.legend().markers() if m.isVisible()]
     assert "run 1 test" in legend and "run 2 test" in legend
@@ -257,7 +257,7 @@ def test_missing_data_is_reported_in_the_panel(qtbot, tab, tmp_path, monkeypatch
 
 @pytest.mark.parametrize("field, text, named", [("lr_edit", "fast", "learning rate"), ("weight_decay_edit", "lots", "weight decay")])
 def test_a_number_that_is_not_one_is_refused_before_training(qtbot, tab, field, text, named):
-    getattr(tab, field).setText(text)
+    getattr(tab.form, field).setText(text)
     with qtbot.waitSignal(tab.errorShown, timeout=1_000):
         qtbot.mouseClick(tab.start_button, Qt.LeftButton)
     assert not tab.is_running and tab.runs == []
@@ -274,7 +274,7 @@ def test_more_options_are_folded_until_asked_for_and_the_choice_is_remembered(qt
     qtbot.mouseClick(first.more_button, Qt.LeftButton)
     assert not first.more_panel.isHidden()
     # unfolding scrolls the new rows into view, down to the last one
-    viewport, last_row = first._form_scroll.viewport(), first.pen_copies_spin
+    viewport, last_row = first._form_scroll.viewport(), first.form.pen_copies_spin
 
     def last_row_in_view() -> bool:
         laid_out = last_row.height() >= last_row.sizeHint().height()
@@ -288,11 +288,11 @@ def test_more_options_are_folded_until_asked_for_and_the_choice_is_remembered(qt
 
 
 def test_pen_copies_count_only_when_training_on_pen_digits(tab):
-    tab.pen_copies_spin.setValue(6)
-    assert not tab.pen_copies_spin.isEnabled()
+    tab.form.pen_copies_spin.setValue(6)
+    assert not tab.form.pen_copies_spin.isEnabled()
     assert tab.config_from_form().pen_copies == TrainConfig.pen_copies
-    tab.dataset_combo.setCurrentIndex(tab.dataset_combo.findData(True))
-    assert tab.pen_copies_spin.isEnabled()
+    tab.form.dataset_combo.setCurrentIndex(tab.form.dataset_combo.findData(True))
+    assert tab.form.pen_copies_spin.isEnabled()
     config = tab.config_from_form()
     assert config.pen_digits and config.pen_copies == 6
 
@@ -300,15 +300,15 @@ def test_pen_copies_count_only_when_training_on_pen_digits(tab):
 def test_the_bundled_models_recipe_can_be_set_in_the_form_and_trains_as_set(qtbot, tab, mnist_dir):
     # weight decay, one-cycle schedule, label smoothing and weight averaging reach the trainer
     fill_form(tab, mnist_dir, optimizer="adamw", lr="3e-3")
-    tab.weight_decay_edit.setText("0.01")
-    tab.schedule_combo.setCurrentIndex(tab.schedule_combo.findData("onecycle"))
-    tab.label_smoothing_spin.setValue(0.1)
-    tab.ema_spin.setValue(0.99)
+    tab.form.weight_decay_edit.setText("0.01")
+    tab.form.schedule_combo.setCurrentIndex(tab.form.schedule_combo.findData("onecycle"))
+    tab.form.label_smoothing_spin.setValue(0.1)
+    tab.form.ema_spin.setValue(0.99)
     run = run_to_end(qtbot, tab)
     assert run.status == "done"
     hparams = run.outcome.result.config
     assert (hparams.weight_decay, hparams.schedule, hparams.label_smoothing, hparams.ema) == (0.01, "onecycle", 0.1, 0.99)
-    assert "wd 0.01" in tab.runs_table.item(0, 2).text()
+    assert "wd 0.01" in cell(tab, 0, 2)
 
 
 def test_data_viewer_shows_labelled_samples_before_any_training(qtbot, tab, mnist_dir):
@@ -334,7 +334,7 @@ def test_data_dir_is_remembered(qtbot, tmp_path, mnist_dir):
 
 
 def test_a_runs_settings_line_names_what_shapes_it():
-    from digitpad.train.tab import settings_text
+    from digitpad.train.session import settings_text
 
     plain = settings_text(TrainConfig(arch="cnn", optimizer="adam", lr=5e-4, batch_size=128, epochs=2))
     assert plain == "cnn · adam lr 0.0005 · batch 128 · 2 ep"
