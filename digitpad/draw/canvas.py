@@ -1,18 +1,18 @@
-"""The drawing pad: strokes kept as vectors, smooth anti-aliased ink, undo/redo, images shown.
+"""The drawing pad widget: input and painting only; what is drawn lives in a Qt-free `Drawing`.
 
-Points are stored in *paper units* (a fixed STROKE_SPACE x STROKE_SPACE square, y down) the moment
-they are captured, so the drawing survives any resize and recognition never depends on the
-widget's size (the paper is the largest centred square that fits the widget). The canvas knows
-nothing about models: it emits signals, and `strokes()` hands the drawing out as plain arrays.
+Points are converted to *paper units* (a PAPER_SIZE square, y down) the moment they are captured,
+so the drawing survives any resize and recognition never depends on the widget's size (the paper
+is the largest centred square that fits the widget). The canvas knows nothing about models: it
+emits signals, and `strokes()` hands the drawing out as plain arrays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -24,46 +24,17 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-STROKE_SPACE = 400.0         # paper side in stored units (400 = the size pen digits are placed on)
+from digitpad.draw.drawing import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH, Drawing, ShownImage, Stroke
+from trainer.sizes import PAPER_SIZE
+
 PAPER_MARGIN = 10.0          # logical px between the widget edge and the paper
 PAPER_RADIUS = 10.0          # rounded corners of the paper
-DEFAULT_PEN_WIDTH = 0.045    # ink width as a fraction of the paper side
-MIN_PEN_WIDTH, MAX_PEN_WIDTH = 0.01, 0.12
 MIN_POINT_STEP_PX = 0.5      # a point closer than this (logical px) to the last adds nothing but memory
 PRESSURE_FLOOR = 0.35        # width factor at zero tablet pressure; full pressure gives 1 + PRESSURE_FLOOR
 IMAGE_MARGIN = 0.06          # an opened image is fitted inside the paper with this margin (fraction)
 MIN_SIZE = 160               # smallest sensible canvas, logical px
 HINT_TEXT = "Draw a digit here"
 DROP_HINT_TEXT = "Drop to open"
-
-
-@dataclass
-class Stroke:
-    """One pen-down-to-pen-up line: points in paper units and a width factor per point (pressure)."""
-
-    points: list[tuple[float, float]] = field(default_factory=list)
-    widths: list[float] = field(default_factory=list)
-
-    @property
-    def uniform(self) -> bool:
-        return not self.widths or min(self.widths) == max(self.widths)
-
-
-@dataclass(frozen=True)
-class ShownImage:
-    """An image on the paper: the picture to paint and the source handed to the recognizer."""
-
-    image: QImage
-    source: object   # a path or an (H, W, 4) uint8 array
-
-
-@dataclass(frozen=True)
-class _Reset:
-    """Undo record of a clear or an image replacing the drawing."""
-
-    old_strokes: tuple[Stroke, ...]
-    old_image: ShownImage | None
-    new_image: ShownImage | None
 
 
 class DrawingCanvas(QWidget):
@@ -87,11 +58,7 @@ class DrawingCanvas(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._strokes: list[Stroke] = []
-        self._current: Stroke | None = None
-        self._image: ShownImage | None = None
-        self._undo: list[object] = []
-        self._redo: list[object] = []
+        self.drawing = Drawing()
         self._pen_width = DEFAULT_PEN_WIDTH
         self._cache: QPixmap | None = None   # finished strokes, at device resolution
         self._drop_hover = False
@@ -113,20 +80,17 @@ class DrawingCanvas(QWidget):
 
     def strokes(self) -> list[np.ndarray]:
         """The drawing, including a stroke in progress: (n, 2) float arrays in paper units, y down."""
-        lines = [s.points for s in self._strokes]
-        if self._current is not None and self._current.points:
-            lines.append(self._current.points)
-        return [np.asarray(pts, dtype=np.float64).reshape(-1, 2) for pts in lines]
+        return self.drawing.strokes()
 
     def shown_image(self) -> ShownImage | None:
         """The image on the paper, if one was opened and not drawn over."""
-        return self._image
+        return self.drawing.image
 
     def is_empty(self) -> bool:
-        return not self._strokes and self._current is None and self._image is None
+        return self.drawing.is_empty()
 
     def is_drawing(self) -> bool:
-        return self._current is not None
+        return self.drawing.is_drawing()
 
     def pen_width(self) -> float:
         """Ink width as a fraction of the paper side (display only: recognition uses the centre lines)."""
@@ -137,48 +101,30 @@ class DrawingCanvas(QWidget):
         self._invalidate()
 
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self.drawing.can_undo()
 
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self.drawing.can_redo()
 
     def undo(self) -> None:
         """Take back the last stroke (or the last clear / opened image)."""
-        if self._current is not None or not self._undo:
-            return
-        record = self._undo.pop()
-        if isinstance(record, Stroke):
-            self._strokes.pop()
-        else:
-            self._strokes, self._image = list(record.old_strokes), record.old_image
-        self._redo.append(record)
-        self._content_changed()
+        if self.drawing.undo():
+            self._content_changed()
 
     def redo(self) -> None:
         """Put back what the last undo took away."""
-        if self._current is not None or not self._redo:
-            return
-        record = self._redo.pop()
-        if isinstance(record, Stroke):
-            self._strokes.append(record)
-        else:
-            self._strokes, self._image = [], record.new_image
-        self._undo.append(record)
-        self._content_changed()
+        if self.drawing.redo():
+            self._content_changed()
 
     def clear(self) -> None:
         """Wipe the paper (undoable), a stroke in progress included."""
-        drawing, self._current = self._current is not None, None
-        if not self._strokes and self._image is None:
-            if drawing:  # only the unfinished stroke was there: nothing to undo, but it is gone
-                self._content_changed()
-            return
-        self._reset(None)
+        if self.drawing.clear():
+            self._content_changed()
 
-    def set_image(self, image: QImage, source: object) -> None:
+    def set_image(self, image: QImage, source: str | np.ndarray) -> None:
         """Show a picture on the paper instead of the drawing (undoable); `source` goes to the recognizer."""
-        self._current = None
-        self._reset(ShownImage(image, source))
+        self.drawing.set_image(image, source)
+        self._content_changed()
 
     def paper_rect(self) -> QRectF:
         """The paper, in widget coordinates: the largest centred square inside the margins."""
@@ -188,60 +134,49 @@ class DrawingCanvas(QWidget):
     def to_paper(self, pos: QPointF) -> tuple[float, float]:
         """Widget position -> paper units, clamped to the paper."""
         paper = self.paper_rect()
-        scale = STROKE_SPACE / paper.width()
+        scale = PAPER_SIZE / paper.width()
         x = (pos.x() - paper.left()) * scale
         y = (pos.y() - paper.top()) * scale
-        return min(max(x, 0.0), STROKE_SPACE), min(max(y, 0.0), STROKE_SPACE)
+        return min(max(x, 0.0), PAPER_SIZE), min(max(y, 0.0), PAPER_SIZE)
 
     def from_paper(self, x: float, y: float) -> QPointF:
         """Paper units -> widget position."""
         paper = self.paper_rect()
-        scale = paper.width() / STROKE_SPACE
+        scale = paper.width() / PAPER_SIZE
         return QPointF(paper.left() + x * scale, paper.top() + y * scale)
 
     # ------------------------------------------------------------------ stroke capture
 
     def _begin(self, pos: QPointF, width: float = 1.0) -> None:
-        if self._image is not None:  # drawing over a picture starts a fresh drawing (undo brings it back)
-            self._reset(None, notify=False)
-        self._current = Stroke()
-        self._append(pos, width, force=True)
+        had_picture = self.drawing.image is not None
+        self.drawing.begin(*self.to_paper(pos), width)
+        if had_picture:  # the picture is gone at once (undoable): say so now, not at pen-up
+            self.undoAvailable.emit(self.can_undo())
+            self.redoAvailable.emit(self.can_redo())
+        # The "Draw a digit here" hint and a replaced picture live in the cache: repaint it at pen-down.
+        self._invalidate()
         self.strokeStarted.emit()
 
     def _extend(self, pos: QPointF, width: float = 1.0) -> None:
-        if self._current is not None and self._append(pos, width):
+        if self.drawing.extend(*self.to_paper(pos), width, min_step=self._min_step()):
+            self._update_around(self.drawing.current)
             self.strokeUpdated.emit()
 
     def _end(self, pos: QPointF | None = None, width: float = 1.0) -> None:
-        if self._current is None:
+        if not self.drawing.is_drawing():
             return
         if pos is not None:
-            self._append(pos, width)
-        stroke, self._current = self._current, None
-        self._strokes.append(stroke)
-        self._undo.append(stroke)
-        self._redo.clear()
+            self.drawing.extend(*self.to_paper(pos), width, min_step=self._min_step())
+        self.drawing.end()
         self.strokeFinished.emit()
         self._content_changed()
 
-    def _cancel(self) -> None:
-        if self._current is not None:
-            self._current = None
-            self._content_changed()
+    def _min_step(self) -> float:
+        return MIN_POINT_STEP_PX * PAPER_SIZE / self.paper_rect().width()
 
-    def _append(self, pos: QPointF, width: float, force: bool = False) -> bool:
-        """Add a point to the current stroke; False when it is too close to the last one to matter."""
-        stroke = self._current
-        x, y = self.to_paper(pos)
-        if not force and stroke.points:
-            lx, ly = stroke.points[-1]
-            min_step = MIN_POINT_STEP_PX * STROKE_SPACE / self.paper_rect().width()
-            if (x - lx) ** 2 + (y - ly) ** 2 < min_step**2:
-                return False
-        stroke.points.append((x, y))
-        stroke.widths.append(width)
-        self._update_around(stroke)
-        return True
+    def _cancel(self) -> None:
+        if self.drawing.cancel():
+            self._content_changed()
 
     def _update_around(self, stroke: Stroke) -> None:
         """Repaint only the region of the newest segment (cheap while drawing)."""
@@ -251,13 +186,6 @@ class DrawingCanvas(QWidget):
         pad = self._pen_px() * (1 + PRESSURE_FLOOR) + 2
         rect = QRectF(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + 2 * pad, max(ys) - min(ys) + 2 * pad)
         self.update(rect.toAlignedRect())
-
-    def _reset(self, new_image: ShownImage | None, notify: bool = True) -> None:
-        self._undo.append(_Reset(tuple(self._strokes), self._image, new_image))
-        self._redo.clear()
-        self._strokes, self._image = [], new_image
-        if notify:
-            self._content_changed()
 
     def _content_changed(self) -> None:
         self._invalidate()
@@ -275,14 +203,14 @@ class DrawingCanvas(QWidget):
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
-        if self._current is not None:
+        if self.drawing.is_drawing():
             self._extend(event.position())
             event.accept()
         else:
             super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+        if event.button() == Qt.MouseButton.LeftButton and self.drawing.is_drawing():
             self._end(event.position())
             event.accept()
         else:
@@ -372,8 +300,8 @@ class DrawingCanvas(QWidget):
         painter.setClipRegion(event.region())
         painter.drawPixmap(0, 0, self._cached_layer())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if self._current is not None:
-            self._paint_stroke(painter, self._current)
+        if self.drawing.current is not None:
+            self._paint_stroke(painter, self.drawing.current)
         if self._drop_hover:
             self._paint_drop_hint(painter)
         painter.end()
@@ -390,9 +318,9 @@ class DrawingCanvas(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self._paint_paper(painter)
-        if self._image is not None:
-            self._paint_image(painter, self._image.image)
-        for stroke in self._strokes:
+        if self.drawing.image is not None:
+            self._paint_image(painter, self.drawing.image.picture)
+        for stroke in self.drawing.finished:
             self._paint_stroke(painter, stroke)
         if self.is_empty():
             self._paint_hint(painter, HINT_TEXT)
@@ -438,22 +366,31 @@ class DrawingCanvas(QWidget):
         painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, DROP_HINT_TEXT)
 
     def _paint_stroke(self, painter: QPainter, stroke: Stroke) -> None:
+        """Solid ink: every short piece is drawn on its own with round caps.
+
+        One stroked path leaves holes where it doubles back (the outline's winding cancels out,
+        and a 180-degree turn loses its round end); opaque capsules that overlap cannot.
+        """
         pts = [self.from_paper(x, y) for x, y in stroke.points]
         if not pts:
             return
+        ink = self._ink_color()
+        ink.setAlpha(255)  # overlapping pieces must not darken each other
         base = self._pen_px()
-        pen = QPen(self._ink_color(), base, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        if len(pts) == 1:  # a dot: a zero-length path draws nothing with some engines
+        if len(pts) == 1:  # a dot: a zero-length line draws nothing with some engines
             w = base * stroke.widths[0]
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self._ink_color())
+            painter.setBrush(ink)
             painter.drawEllipse(pts[0], w / 2, w / 2)
             return
+        pen = QPen(ink, base, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         if stroke.uniform:
             pen.setWidthF(base * stroke.widths[0])
             painter.setPen(pen)
-            painter.drawPath(smooth_path(pts))
+            flat = [p for polygon in smooth_path(pts).toSubpathPolygons() for p in polygon]
+            for a, b in pairwise(flat):
+                painter.drawLine(QLineF(a, b))
             return
         # Pressure varies: one short segment per point pair, each at its own width.
         for i in range(1, len(pts)):

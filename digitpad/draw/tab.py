@@ -7,6 +7,9 @@ back by signal. Answers to outdated requests are dropped by sequence number.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPalette
 from PySide6.QtWidgets import (
@@ -20,26 +23,43 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitpad.draw.canvas import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH, DrawingCanvas
+from digitpad.draw.canvas import DrawingCanvas
+from digitpad.draw.drawing import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH
 from digitpad.draw.recognition import RecognitionWorker, Request
 from digitpad.draw.views import DigitDisplay, PixelView, ProbabilityBars, percent
+from trainer.sizes import IMAGE_SIZE
+
+if TYPE_CHECKING:
+    from digitpad.recognizer import Prediction, Recognizer
 
 LIVE_INTERVAL_MS = 60        # while the pen moves, recognize at most every 60 ms (~16 Hz)
-UNSURE_BELOW = 0.60          # below this confidence the verdict says "not sure: a or b?"
+# "Not sure: a or b?" unless the best digit leads the runner-up by at least this much (so a sure
+# verdict is always at least 60% sure, and two close digits are never hidden behind one).
+UNSURE_BELOW = 0.60
 PEN_SLIDER_SCALE = 200       # slider value = pen width (fraction of the paper) x this
 PANEL_WIDTH = 320            # the results column, logical px
-MAX_SHOWN_IMAGE = 1600       # opened pictures are shown from a copy at most this big (the model gets the original)
+# Opened and pasted pictures are kept at most this big: more than the paper can show on any screen, and
+# 4 MB instead of 64 MB for a 4000 x 4000 photo (the model reads a 28 x 28 image of it anyway).
+MAX_SHOWN_IMAGE = 1024
 
 
-def verdict(probabilities, digit: int) -> tuple[str, str, bool]:
+def verdict(probabilities: np.ndarray, digit: int) -> tuple[str, str, bool]:
     """(headline, detail, unsure) in plain words for ten probabilities and the predicted digit."""
     order = sorted(range(len(probabilities)), key=lambda d: -probabilities[d])
     first, second = order[0], order[1]
     p1, p2 = float(probabilities[first]), float(probabilities[second])
-    if p1 < UNSURE_BELOW:
+    if p1 - p2 < UNSURE_BELOW:
         return f"Not sure: {first} or {second}?", f"{first}: {percent(p1)}   ·   {second}: {percent(p2)}", True
     detail = f"next best: {second} ({percent(p2)})" if p2 >= 0.005 else "no other digit comes close"
     return f"{percent(p1)} sure", detail, False
+
+
+def qimage_to_rgba(image: QImage) -> np.ndarray:
+    """A QImage as an (H, W, 4) uint8 RGBA array (a copy), for the recognizer's image path."""
+    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w = rgba.height(), rgba.width()
+    buffer = np.frombuffer(rgba.constBits(), dtype=np.uint8, count=rgba.sizeInBytes())
+    return buffer.reshape(h, rgba.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
 
 
 def section_label(text: str) -> QLabel:
@@ -69,8 +89,8 @@ class DrawTab(QWidget):
     def __init__(self, worker: RecognitionWorker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._worker = worker
-        self._recognizer = None
-        self._prediction = None
+        self._recognizer: Recognizer | None = None
+        self._prediction: Prediction | None = None
         self._seq = 0            # last request number handed out
         self._valid_from = 0     # answers to requests older than this are about a drawing that is gone
         self._shown = 0          # request number of the answer on screen
@@ -148,9 +168,9 @@ class DrawTab(QWidget):
         column.addWidget(section_label("Probabilities"))
         column.addWidget(self.bars, 1)
         column.addSpacing(10)
-        column.addWidget(section_label("What the model sees (28 × 28)"))
+        column.addWidget(section_label(f"What the model sees ({IMAGE_SIZE} × {IMAGE_SIZE})"))
         column.addWidget(self.pixel_view, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.pixel_view.setFixedSize(28 * 9, 28 * 9)
+        self.pixel_view.setFixedSize(IMAGE_SIZE * 9, IMAGE_SIZE * 9)
 
         outer = QHBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)
@@ -175,7 +195,7 @@ class DrawTab(QWidget):
 
     # ------------------------------------------------------------------ public API
 
-    def set_recognizer(self, recognizer) -> None:
+    def set_recognizer(self, recognizer: Recognizer) -> None:
         """Use `recognizer` from now on and read what is on the paper again with it."""
         self._recognizer = recognizer
         self._no_model = False
@@ -184,7 +204,7 @@ class DrawTab(QWidget):
         else:
             self.recognize_now()
 
-    def prediction(self):
+    def prediction(self) -> Prediction | None:
         """The Prediction on screen, or None."""
         return self._prediction
 
@@ -192,12 +212,12 @@ class DrawTab(QWidget):
         """True while the newest request has not been answered yet."""
         return self._answered < self._seq and self._seq >= self._valid_from and self._recognizer is not None
 
-    def show_image(self, image: QImage, source: object) -> None:
-        """Put a picture on the paper and read it (`source`: a path or an RGBA array for the recognizer)."""
-        if max(image.width(), image.height()) > MAX_SHOWN_IMAGE:  # a photo: keep repaints cheap
+    def show_image(self, image: QImage, path: str | None = None) -> None:
+        """Put a picture on the paper and read it: from `path`, or (pasted, dropped) from the picture itself."""
+        if max(image.width(), image.height()) > MAX_SHOWN_IMAGE:  # a photo: keep memory and repaints small
             image = image.scaled(MAX_SHOWN_IMAGE, MAX_SHOWN_IMAGE, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
-        self.canvas.set_image(image, source)
+        self.canvas.set_image(image, path if path is not None else qimage_to_rgba(image))
 
     def pen_width(self) -> float:
         return self.canvas.pen_width()
@@ -270,7 +290,7 @@ class DrawTab(QWidget):
         return True
 
     @Slot(int, object)
-    def _on_predicted(self, seq: int, prediction) -> None:
+    def _on_predicted(self, seq: int, prediction: Prediction) -> None:
         if not self._fresh(seq):
             return
         self._prediction = prediction

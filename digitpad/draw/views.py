@@ -11,13 +11,13 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-N_CLASSES = 10
+from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
+
 DIGIT_POINT_SIZE = 64         # the big predicted digit
 HEADLINE_SCALE = 1.25         # verdict line, relative to the widget font
 BAR_AREA_MIN_HEIGHT = 130     # probability chart, logical px
 BAR_LABEL_MIN_FRACTION = 0.01  # a bar at least this high gets its percentage written above it
 BAR_GAP = 0.28                # fraction of a column left empty between bars
-PIXELS = 28                   # side of the model's input image
 GRID_ALPHA = 38               # opacity (0-255) of the grid lines between enlarged pixels
 MIN_CELL = 5                  # smallest enlarged pixel, logical px
 
@@ -31,7 +31,7 @@ def percent(p: float) -> str:
 
 def blend(a: QColor, b: QColor, t: float) -> QColor:
     """Mix two colours: t = 0 gives a, t = 1 gives b."""
-    return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3])))
+    return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
 
 
 class DigitDisplay(QWidget):
@@ -134,8 +134,8 @@ class ProbabilityBars(QWidget):
             self._probs = None
         else:
             probs = np.asarray(probabilities, dtype=np.float64).reshape(-1)
-            if probs.shape != (N_CLASSES,):
-                raise ValueError(f"expected {N_CLASSES} probabilities, got {probs.shape}")
+            if probs.shape != (NUM_CLASSES,):
+                raise ValueError(f"expected {NUM_CLASSES} probabilities, got {probs.shape}")
             self._probs = np.clip(probs, 0.0, 1.0)
         tip = "How likely the model finds each digit"
         if self._probs is not None:
@@ -159,10 +159,10 @@ class ProbabilityBars(QWidget):
         fm = painter.fontMetrics()
         label_h = fm.height() + 4
         rect = QRectF(self.rect()).adjusted(2, label_h, -2, -label_h)  # room for % above, digit below
-        col = rect.width() / N_CLASSES
+        col = rect.width() / NUM_CLASSES
         width = col * (1 - BAR_GAP)
         best = int(np.argmax(self._probs)) if self._probs is not None else -1
-        for d in range(N_CLASSES):
+        for d in range(NUM_CLASSES):
             x = rect.left() + d * col + (col - width) / 2
             column = QRectF(x, rect.top(), width, rect.height())
             painter.setPen(Qt.PenStyle.NoPen)
@@ -199,12 +199,12 @@ class PixelView(QWidget):
         sp = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         sp.setHeightForWidth(True)
         self.setSizePolicy(sp)
-        self.setMinimumSize(PIXELS * MIN_CELL, PIXELS * MIN_CELL)
+        self.setMinimumSize(IMAGE_SIZE * MIN_CELL, IMAGE_SIZE * MIN_CELL)
         self.setToolTip("The 28×28 picture the model actually saw")
         self.setAccessibleName("What the model sees")
 
     def sizeHint(self) -> QSize:
-        return QSize(PIXELS * 8, PIXELS * 8)
+        return QSize(IMAGE_SIZE * 8, IMAGE_SIZE * 8)
 
     def hasHeightForWidth(self) -> bool:
         return True
@@ -218,11 +218,11 @@ class PixelView(QWidget):
             self._image, self._values = None, None
         else:
             values = np.asarray(image, dtype=np.float32)
-            if values.shape != (PIXELS, PIXELS):
-                raise ValueError(f"expected a ({PIXELS}, {PIXELS}) image, got {values.shape}")
+            if values.shape != (IMAGE_SIZE, IMAGE_SIZE):
+                raise ValueError(f"expected a ({IMAGE_SIZE}, {IMAGE_SIZE}) image, got {values.shape}")
             gray = np.ascontiguousarray(np.clip(np.rint(values * 255), 0, 255).astype(np.uint8))
             self._values = values.copy()
-            self._image = QImage(gray.data, PIXELS, PIXELS, PIXELS, QImage.Format.Format_Grayscale8).copy()
+            self._image = QImage(gray.data, IMAGE_SIZE, IMAGE_SIZE, IMAGE_SIZE, QImage.Format.Format_Grayscale8).copy()
         self.update()
 
     def image(self) -> np.ndarray | None:
@@ -231,10 +231,10 @@ class PixelView(QWidget):
     def _grid_rect(self) -> QRectF:
         """A square of whole logical pixels per cell when there is room, centred."""
         side = min(self.width(), self.height())
-        cell = side / PIXELS
+        cell = side / IMAGE_SIZE
         if cell >= 4:
             cell = float(int(cell))
-        span = cell * PIXELS
+        span = cell * IMAGE_SIZE
         return QRectF((self.width() - span) / 2, (self.height() - span) / 2, span, span)
 
     def paintEvent(self, event) -> None:
@@ -251,10 +251,10 @@ class PixelView(QWidget):
         else:
             painter.setPen(QColor(150, 150, 150))
             painter.drawText(grid, Qt.AlignmentFlag.AlignCenter, "28 × 28")
-        cell = grid.width() / PIXELS
+        cell = grid.width() / IMAGE_SIZE
         if cell >= MIN_CELL:
             painter.setPen(QPen(QColor(128, 128, 128, GRID_ALPHA), 0))  # cosmetic: 1 device px at any DPI
-            for i in range(1, PIXELS):
+            for i in range(1, IMAGE_SIZE):
                 x = grid.left() + i * cell
                 y = grid.top() + i * cell
                 painter.drawLine(QPointF(x, grid.top()), QPointF(x, grid.bottom()))

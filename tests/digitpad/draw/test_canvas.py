@@ -17,7 +17,8 @@ from PySide6.QtGui import (
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from digitpad.draw.canvas import PAPER_MARGIN, STROKE_SPACE, DrawingCanvas
+from digitpad.draw.canvas import PAPER_MARGIN, DrawingCanvas
+from trainer.sizes import PAPER_SIZE as STROKE_SPACE
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
 
@@ -157,7 +158,7 @@ def test_a_stylus_draws_with_pressure_changing_the_width(qtbot, canvas):
         event = QTabletEvent(kind, pen, pos, canvas.mapToGlobal(pos), pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, held)
         QApplication.sendEvent(canvas, event)
-    [stroke] = canvas._strokes
+    [stroke] = canvas.drawing.finished
     assert len(stroke.points) == 3
     assert stroke.widths[0] < stroke.widths[1] < stroke.widths[2]
     canvas.grab()  # a pressure stroke paints without error
@@ -200,3 +201,45 @@ def test_clearing_in_the_middle_of_a_stroke_drops_it(qtbot, canvas):
     qtbot.mouseMove(canvas, QPoint(200, 200))
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 200))
     assert canvas.is_empty() and not canvas.can_undo()
+
+
+def ink_inside(canvas: DrawingCanvas, margin_px: float = 3.0) -> np.ndarray:
+    """Grey levels of the rendered paper at pixels well inside the ink of the first stroke."""
+    image = canvas.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    width, height = image.width(), image.height()
+    gray = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())[:, :width]
+    line = np.array([[p.x(), p.y()] for p in (canvas.from_paper(x, y) for x, y in canvas.strokes()[0])])
+    yy, xx = np.mgrid[0:height, 0:width]
+    centres = np.stack([xx + 0.5, yy + 0.5], -1).reshape(-1, 2)
+    distance = np.full(len(centres), np.inf)
+    for a, b in zip(line[:-1], line[1:], strict=True):
+        t = np.clip((centres - a) @ (b - a) / max((b - a) @ (b - a), 1e-9), 0, 1)
+        distance = np.minimum(distance, np.linalg.norm(centres - (a + t[:, None] * (b - a)), axis=1))
+    radius = canvas.pen_width() * canvas.paper_rect().width() / 2
+    return gray[(distance < radius - margin_px).reshape(height, width)]
+
+
+@pytest.mark.parametrize("shape", ["retraced", "hairpin"])
+def test_ink_is_solid_where_a_stroke_doubles_back(qtbot, canvas, shape):
+    from digitpad.draw.drawing import MAX_PEN_WIDTH
+
+    canvas.set_pen_width(MAX_PEN_WIDTH)
+    down = [(210, 90 + 4 * i) for i in range(60)]
+    up = [(210, 326 - 4 * i) for i in range(60)] if shape == "retraced" else \
+        [(220 + 2 * i, 326 - 4 * i) for i in range(60)]
+    drag(qtbot, canvas, down + up)
+    ink = ink_inside(canvas)
+    assert ink.size > 5000
+    assert ink.max() - ink.min() <= 2, f"{np.count_nonzero(ink > ink.min() + 2)} light pixels inside the ink"
+
+
+def test_the_hint_goes_at_pen_down(qtbot, canvas):
+    def hint_pixels() -> int:
+        image = canvas.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+        gray = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+        return int(np.count_nonzero(gray[195:225, 60:360] < 235))  # the text's band, away from the stroke
+
+    assert hint_pixels() > 50
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(30, 30))
+    assert canvas.is_drawing() and hint_pixels() == 0
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(30, 30))
