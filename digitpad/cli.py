@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_predict(argv[1:])
     args = build_parser().parse_args(argv)
+    from digitpad.platform_check import xcb_problem
+
+    problem = xcb_problem()  # Qt would abort without these libraries, naming the wrong one
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     from digitpad.app import run_app  # Qt only from here on
 
     return run_app(model=args.model, device=args.device)
