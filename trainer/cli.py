@@ -4,90 +4,67 @@
     digitpad-train evaluate model.pt
     digitpad-train export model.pt model.onnx
 
-User errors (bad data directory, unusable model file, a diverging run) end in one `error:` line
-on stderr and a non-zero exit status, never a traceback. Ctrl+C (or SIGTERM, as `kill` and `timeout` send)
-while training stops after the current batch and saves the model trained so far.
+The training options are built from TrainConfig's fields (trainer.config): their help, ranges and
+defaults come from there. User errors (bad data directory, unusable model file, a diverging run)
+end in one `error:` line on stderr and a non-zero exit status, never a traceback. Ctrl+C (or
+SIGTERM, as `kill` and `timeout` send) while training stops after the current batch, saves the
+model trained so far and exits 130 (143 for SIGTERM), as shells expect of an interrupted program.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import math
 import os
 import signal
 import sys
+import tempfile
+import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
-import numpy as np
-
-from trainer.errors import DigitpadError
+from trainer.config import DATA_DIR_HELP, Group, Param, TrainConfig, is_optional, params, value_type
+from trainer.devices import DEVICE_HELP, device_arg
+from trainer.errors import ConfigError, DigitpadError, describe_error, is_disk_full
+from trainer.threads import default_threads
 
 PROG = "digitpad-train"
-COMMANDS = ("train", "evaluate", "export")
-BAR_WIDTH = 24  # characters of the tty progress bar
-TTY_REFRESH_SECONDS = 0.1  # redraw the \r progress line at most this often
-DEVICE_HELP = "auto = CUDA, then Apple MPS, then CPU; or cpu, cuda, cuda:N, mps"
 THREADS_HELP = (
-    "CPU threads for PyTorch (default: PyTorch's choice, one per physical core); "
-    "on a machine busy with other work, 1 can be faster"
-)
-DATA_DIR_HELP = (
-    "directory of the four MNIST IDX files (default: $DIGITPAD_DATA, else the per-user cache; "
-    "downloaded there when missing and online)"
+    "CPU threads for PyTorch (default: all cores but one, at least 1; here {n}). PyTorch's own default, "
+    "one per core, ran 12x slower on a busy machine"
 )
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl+C
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl+C; `kill`, `timeout` and job schedulers (both exist on every OS)
+FALLBACK_ENV = "DIGITPAD_RUNS"  # where a model goes when --out cannot take it
 
 
 # ---------------------------------------------------------------- argument types (argparse-quality errors)
 
 
+def _number_type(kind: type, meta: Param):
+    """argparse `type=` for an int or float field: parsed, then checked against the field's range."""
+    what = "an integer" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        problem = meta.check_value(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem.replace(f"got {value}", f"got {text}"))
+        return value
+
+    return parse
+
+
 def _positive_int(text: str) -> int:
-    value = _parse(int, text, "an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def _nonnegative_int(text: str) -> int:
-    value = _parse(int, text, "an integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _parse(float, text, "a number")
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _nonnegative_float(text: str) -> float:
-    value = _parse(float, text, "a number")
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _parse(float, text, "a number")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
-
-
-def _device(text: str) -> str:
-    name = text.strip().lower()
-    base, _, index = name.partition(":")
-    if base in ("auto", "cpu", "mps") and not index or base == "cuda" and (not index or index.isdigit()):
-        return name
-    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from auto, cpu, cuda, cuda:N, mps)")
+    return _number_type(int, Param("", "", Group.OUTPUT, low=1))(text)
 
 
 def _model_arg(text: str) -> tuple[str, object]:
@@ -99,13 +76,6 @@ def _model_arg(text: str) -> tuple[str, object]:
     except ValueError:
         value = raw  # a bare word is a string
     return key, value
-
-
-def _parse(kind, text: str, what: str):
-    try:
-        return kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
 # ---------------------------------------------------------------- parser
@@ -140,71 +110,75 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train_parser(commands) -> None:
-    from trainer.models import model_names
-    from trainer.train import OPTIMIZERS, SCHEDULES, TrainConfig
-
-    d = TrainConfig()
     p = commands.add_parser(
         "train",
         help="train a model on MNIST (the default command)",
         description="Train a model on MNIST and save it as a digitpad checkpoint.",
         formatter_class=_HelpFormatter,
     )
-    model = p.add_argument_group("model")
-    model.add_argument("--arch", choices=model_names(), default=d.arch, help="architecture")
-    model.add_argument(
-        "--model-arg", metavar="KEY=VALUE", type=_model_arg, action="append", default=[],
-        help="constructor argument of the architecture, e.g. --model-arg width=32 (repeatable)",
+    groups = {group: p.add_argument_group(group.value) for group in Group}
+    for name, meta, f in params():
+        groups[meta.group].add_argument(
+            meta.flag(name), dest=name, default=argparse.SUPPRESS, help=_config_help(meta, f), **_config_kind(meta, f)
+        )
+    groups[Group.DATA].add_argument(
+        "--threads", type=_positive_int, default=None, metavar="N", help=THREADS_HELP.format(n=default_threads())
     )
-    opt = p.add_argument_group("optimization")
-    opt.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="optimizer (momentum = SGD with momentum)")
-    opt.add_argument("--lr", type=_positive_float, default=d.lr, help="learning rate (the peak rate with --schedule onecycle)")
-    opt.add_argument("--momentum", type=_fraction, default=d.momentum, help="momentum of --optimizer momentum")
-    opt.add_argument("--weight-decay", type=_nonnegative_float, default=d.weight_decay, help="weight decay")
-    opt.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="training batch size")
-    opt.add_argument("--epochs", type=_positive_int, default=d.epochs, help="passes over the training set")
-    opt.add_argument("--seed", type=_nonnegative_int, default=d.seed, help="random seed (same seed, same device: same run)")
-    opt.add_argument("--label-smoothing", type=_fraction, default=d.label_smoothing, help="label smoothing")
-    opt.add_argument(
-        "--ema", metavar="DECAY", type=_fraction, default=d.ema,
-        help="keep a moving average of the weights with this decay (e.g. 0.999) and evaluate and save it; 0 = off",
-    )
-    opt.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help="learning-rate schedule, stepped every batch")
-    opt.add_argument("--augment", action="store_true", help="random small affine distortions of the training images")
-    opt.add_argument("--device", type=_device, default=d.device, help=DEVICE_HELP)
-    opt.add_argument("--threads", type=_positive_int, default=None, help=THREADS_HELP)
-    data = p.add_argument_group("data")
-    data.add_argument("--data-dir", default=d.data_dir, help=DATA_DIR_HELP)
-    data.add_argument(
-        "--subset", type=_positive_int, default=d.subset,
-        help="train on N training images (a class-balanced draw fixed by --seed; default: all)",
-    )
-    data.add_argument(
-        "--test-subset", type=_positive_int, default=d.test_subset,
-        help="evaluate on N test images (a class-balanced draw; default: all)",
-    )
-    data.add_argument(
-        "--val-size", type=_nonnegative_int, default=d.val_size,
-        help="hold out N training images as a validation split, evaluated every epoch",
-    )
-    data.add_argument(
-        "--pen-digits", action="store_true",
-        help="add the training writers' UNIPEN pen digits, rendered like canvas drawings "
-        "(the file from $DIGITPAD_PENDIGITS or ../shared/pendigits; default: off)",
-    )
-    data.add_argument(
-        "--pen-copies", type=_positive_int, default=None, metavar="N",
-        help="with --pen-digits: renders of each pen digit, at random sizes and places; more copies "
-        f"weigh drawn digits more against MNIST (default: {d.pen_copies})",
-    )
-    out = p.add_argument_group("output")
+    out = groups[Group.OUTPUT]
     out.add_argument("--out", default="model.pt", help="where to write the checkpoint")
     out.add_argument("--log", metavar="FILE", help="write every training event to FILE as JSON lines")
     out.add_argument("--tensorboard", metavar="DIR", help="also log to TensorBoard in DIR (needs the tensorboard package)")
-    out.add_argument("--log-every", type=_positive_int, default=d.log_every, help="batches between progress updates")
     out.add_argument("--dry-run", action="store_true", help="train a single batch, evaluate, save nothing (a quick check)")
     out.add_argument("--quiet", action="store_true", help="no progress output, only the final summary")
     p.set_defaults(handler=_cmd_train)
+
+
+def _config_kind(meta: Param, f: dataclasses.Field) -> dict[str, Any]:
+    """add_argument's type/action/choices for a TrainConfig field, from its type and Param."""
+    kind = value_type(f)
+    if kind is bool:
+        return {"action": "store_true"}
+    if kind is dict:
+        return {"action": "append", "type": _model_arg, "metavar": meta.metavar or "KEY=VALUE"}
+    extra: dict[str, Any] = {"metavar": meta.metavar} if meta.metavar else {}
+    if meta.choice_values() is not None:
+        return {"choices": meta.choice_values(), **extra}
+    if meta.check is not None:  # names with their own rules (devices)
+        return {"type": device_arg if f.name == "device" else _checked(meta), **extra}
+    if kind in (int, float):
+        return {"type": _number_type(kind, meta), **extra}
+    return extra
+
+
+def _checked(meta: Param):
+    def parse(text: str) -> str:
+        problem = meta.check_value(text)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    return parse
+
+
+def _config_help(meta: Param, f: dataclasses.Field) -> str:
+    """The field's help, its default and its range: "(default: 128) (must be >= 1)"."""
+    text = meta.help.replace("%", "%%")
+    if "default:" not in text:
+        text += f" (default: {_default_text(meta, f)})"
+    if meta.range_text():
+        text += f" (must be {meta.range_text()})"
+    return text
+
+
+def _default_text(meta: Param, f: dataclasses.Field) -> str:
+    default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+    if default is False:
+        return "off"
+    if default is None and is_optional(f):
+        return meta.none_text or "none"
+    if default == {}:
+        return "none"
+    return str(default)
 
 
 def _add_evaluate_parser(commands) -> None:
@@ -216,8 +190,8 @@ def _add_evaluate_parser(commands) -> None:
     )
     p.add_argument("model", help="checkpoint file (.pt)")
     p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
-    p.add_argument("--device", type=_device, default="auto", help=DEVICE_HELP)
-    p.add_argument("--threads", type=_positive_int, default=None, help=THREADS_HELP)
+    p.add_argument("--device", type=device_arg, default="auto", help=DEVICE_HELP)
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N", help=THREADS_HELP.format(n=default_threads()))
     p.add_argument("--test-subset", type=_positive_int, default=None, help="evaluate on N test images (default: all)")
     p.add_argument("--batch-size", type=_positive_int, default=1000, help="evaluation batch size")
     p.set_defaults(handler=_cmd_evaluate)
@@ -253,11 +227,8 @@ def _with_default_command(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (SystemExit(2) for bad arguments, like argparse)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(_with_default_command(argv))
-    from trainer.train import ConfigError
-
-    try:
+    try:  # Ctrl+C while torch imports (seconds, in the parser or a command) is one line too
+        args = build_parser().parse_args(_with_default_command(argv))
         return args.handler(args)
     except ConfigError as exc:
         _error(exc)
@@ -266,10 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         _error(exc)
         return EXIT_USER_ERROR
     except BrokenPipeError:  # `digitpad-train evaluate m.pt | head`: the reader left; nothing to say
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-        except (OSError, ValueError, AttributeError):
-            pass  # stdout is not a real file (e.g. captured): nothing will be flushed to a pipe
+        # no second error at exit; a stdout that is not a real file (e.g. captured) has nothing to flush to a pipe
+        with suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_USER_ERROR
     except OSError as exc:  # e.g. the output directory is read-only
         _error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
@@ -287,102 +257,129 @@ def _error(message) -> None:
 # ---------------------------------------------------------------- train
 
 
-def config_from_args(args: argparse.Namespace):
-    from trainer.train import ConfigError, TrainConfig
-
-    if args.pen_copies is not None and not args.pen_digits:
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig of the options given; a field not given keeps TrainConfig's default."""
+    given = {name: getattr(args, name) for name, _, _ in params() if hasattr(args, name)}
+    if "model_args" in given:
+        given["model_args"] = dict(given["model_args"])
+    if "pen_copies" in given and not given.get("pen_digits"):
         raise ConfigError("--pen-copies only counts with --pen-digits (it sets how often each pen digit is used)")
+    if "momentum" in given:
+        given["optimizer"] = _optimizer_for_momentum(given.get("optimizer", TrainConfig.optimizer), given["momentum"])
+    if getattr(args, "dry_run", False):
+        given.update(epochs=1, log_every=1)
+    return TrainConfig(**given)
 
-    return TrainConfig(
-        arch=args.arch,
-        model_args=dict(args.model_arg),
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        batch_size=args.batch_size,
-        epochs=1 if args.dry_run else args.epochs,
-        seed=args.seed,
-        label_smoothing=args.label_smoothing,
-        ema=args.ema,
-        schedule=args.schedule,
-        augment=args.augment,
-        device=args.device,
-        data_dir=args.data_dir,
-        subset=args.subset,
-        test_subset=args.test_subset,
-        val_size=args.val_size,
-        pen_digits=args.pen_digits,
-        pen_copies=args.pen_copies or TrainConfig.pen_copies,
-        log_every=1 if args.dry_run else args.log_every,
-    )
+
+def _optimizer_for_momentum(optimizer: str, momentum: float) -> str:
+    """A --momentum given with plain SGD applies (PyTorch's SGD takes it); other optimizers have none."""
+    if optimizer == "sgd" and momentum > 0:
+        return "momentum"
+    if optimizer in ("adam", "adamw"):
+        raise ConfigError(f"--momentum applies to --optimizer sgd or momentum, not {optimizer} (Adam has no momentum setting)")
+    return optimizer
+
+
+@dataclasses.dataclass
+class _Stop:
+    """Which stop signal cancelled the run, if any."""
+
+    signal: int | None = None
+
+    @property
+    def exit_status(self) -> int:
+        return 0 if self.signal is None else 128 + self.signal
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from trainer.train import BatchEvent, TrainControl, resolve_device, train
+    from trainer.devices import resolve_device
+    from trainer.events import BatchEvent
+    from trainer.reporting import JsonLinesLog, ProgressPrinter, Sinks, TensorBoardLog
+    from trainer.threads import set_threads
+    from trainer.train import TrainControl, train
 
     config = config_from_args(args)
     config.validate()
-    _set_threads(args.threads)
+    set_threads(args.threads)
     resolve_device(config.device)  # fail before loading data
     out = Path(args.out)
     if not args.dry_run:
-        _check_output_path(out, "--out")
-    control = TrainControl()
-    with ExitStack() as stack:
-        sinks = [] if args.quiet else [ProgressPrinter(sys.stderr)]
+        check_output_path(out, "--out")
+    if args.log:
+        check_output_path(Path(args.log), "--log")
+    control, stop = TrainControl(), _Stop()
+    with Sinks() as sinks:
+        if not args.quiet:
+            sinks.add(ProgressPrinter(sys.stderr))
         if args.log:
-            _check_output_path(Path(args.log), "--log")
-            sinks.append(stack.enter_context(JsonLinesLog(Path(args.log))))
+            sinks.add(JsonLinesLog(Path(args.log)))
         if args.tensorboard:
-            sinks.append(stack.enter_context(TensorBoardLog.open(args.tensorboard)))
+            sinks.add(TensorBoardLog.open(args.tensorboard))
+        on_event = sinks
         if args.dry_run:  # one batch, like pytorch/examples: stop after the first BatchEvent
-            sinks.append(lambda event: control.cancel() if isinstance(event, BatchEvent) else None)
+            def on_event(event) -> None:
+                sinks(event)
+                if isinstance(event, BatchEvent):
+                    control.cancel()
 
-        def on_event(event) -> None:
-            for sink in sinks:
-                sink(event)
-
-        stack.enter_context(_cancel_on_stop_signals(control))
-        try:
-            result = train(config, on_event=on_event, control=control)
-        finally:  # end an open progress line, also when an error message follows
-            for sink in sinks:
-                if hasattr(sink, "finish"):
-                    sink.finish()
-        saved = None if args.dry_run or result.metrics["steps"] == 0 else result.save(out)
-        for sink in sinks:
-            if isinstance(sink, JsonLinesLog):
-                sink.write_result(result, saved)
+        with _cancel_on_stop_signals(control, stop):
+            try:
+                result = train(config, on_event=on_event, control=control)
+            finally:  # end an open progress line, also when an error message follows
+                for sink in sinks.sinks:
+                    if isinstance(sink, ProgressPrinter):
+                        sink.close()
+        saved, save_problem = (None, None) if args.dry_run or result.steps == 0 else save_with_fallback(result, out)
+        sinks.write_result(result, saved)
     _print_summary(result, saved, dry_run=args.dry_run)
-    return 0
+    if save_problem:
+        _error(save_problem)
+        return EXIT_USER_ERROR
+    return stop.exit_status
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-def _check_output_path(path: Path, flag: str) -> None:
-    """Fail before training rather than after it."""
-    from trainer.train import ConfigError
-
+def check_output_path(path: Path, flag: str) -> None:
+    """Fail before training rather than after it: `path` must be a file name in a writable directory."""
     if path.is_dir():
         raise ConfigError(f"{flag} {path} is a directory; give a file name")
     if not path.parent.is_dir():
         raise ConfigError(f"{flag} {path}: the directory {path.parent} does not exist")
+    try:  # os.access is not enough: root passes it, and a read-only filesystem is not a permission
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".digitpad-write-check-")
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path}: cannot write into {path.parent} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl+C; `kill`, `timeout` and job schedulers (both exist on every OS)
+def fallback_dirs() -> list[Path]:
+    """Where a model goes when its own path cannot take it: $DIGITPAD_RUNS, the user's data folder, temp."""
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    dirs = [data_home / "digitpad" / "runs", Path(tempfile.gettempdir()) / "digitpad-runs"]
+    return ([Path(os.environ[FALLBACK_ENV])] if os.environ.get(FALLBACK_ENV) else []) + dirs
+
+
+def save_with_fallback(result, out: Path) -> tuple[Path, str | None]:
+    """Save to `out`; when that fails, to a fallback folder: (where it went, a one-line problem or None)."""
+    try:
+        return result.save(out), None
+    except (DigitpadError, OSError) as exc:
+        reason = "the disk is full" if is_disk_full(exc) else describe_error(exc)
+    name = f"{out.stem or 'model'}-{time.strftime('%Y%m%d-%H%M%S')}{out.suffix or '.pt'}"
+    for folder in fallback_dirs():
+        if folder.resolve() == out.parent.resolve():
+            continue
+        try:
+            saved = result.save(folder / name)
+        except (DigitpadError, OSError):
+            continue
+        return saved, f"could not save the model to {out}: {reason}; saved it to {saved} instead"
+    raise DigitpadError(f"could not save the model to {out}: {reason}; no fallback folder could take it either")
 
 
 @contextmanager
-def _cancel_on_stop_signals(control):
+def _cancel_on_stop_signals(control, stop: _Stop):
     """First Ctrl+C (or SIGTERM): finish the current batch, then stop and save. A second: abort."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread (e.g. main() called from a test thread)
         return
@@ -391,6 +388,7 @@ def _cancel_on_stop_signals(control):
         if control.cancelled:
             raise KeyboardInterrupt
         control.cancel()
+        stop.signal = signum
         again = "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
         print(f"\n{PROG}: stopping after this batch to save the model trained so far ({again} again to abort)", file=sys.stderr)
 
@@ -403,12 +401,13 @@ def _cancel_on_stop_signals(control):
 
 
 def _print_summary(result, saved: Path | None, *, dry_run: bool) -> None:
+    from trainer.durations import format_duration
+
     m = result.metrics
-    steps = m["steps"]
     how = "dry run" if dry_run else ("cancelled" if result.cancelled else "done")
     print(
-        f"{how}: {m['epochs_completed']} epoch(s), {steps} step(s) in {_duration(result.seconds)} on {m['device']}; "
-        f"test accuracy {100 * m['test_accuracy']:.2f}%, test loss {m['test_loss']:.4f}"
+        f"{how}: {m['epochs_completed']} epoch(s), {result.steps} step(s) in {format_duration(result.seconds)} "
+        f"on {result.device_name}; test accuracy {100 * m['test_accuracy']:.2f}%, test loss {m['test_loss']:.4f}"
     )
     if saved is not None:
         what = "the model trained so far" if result.cancelled else "model"
@@ -419,154 +418,21 @@ def _print_summary(result, saved: Path | None, *, dry_run: bool) -> None:
         print("cancelled before the first training step: nothing saved")
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
-
-
-class ProgressPrinter:
-    """Progress on a stream: a \\r-updated bar on a terminal, one line per epoch otherwise."""
-
-    def __init__(self, stream: TextIO, *, tty: bool | None = None) -> None:
-        self.stream = stream
-        self.tty = stream.isatty() if tty is None else tty
-        self.last_draw = 0.0
-        self.last_test_accuracy: float | None = None
-        self.line_open = False
-
-    def __call__(self, event) -> None:
-        from trainer.train import BatchEvent, EpochEvent, StartEvent
-
-        if isinstance(event, StartEvent):
-            self._write_line(
-                f"training {event.config.arch} ({event.n_params:,} parameters) on {event.device}: "
-                f"{event.n_train:,} training / {event.n_test:,} test images, {event.steps_per_epoch} steps per epoch"
-            )
-        elif isinstance(event, BatchEvent) and self.tty:
-            now = time.monotonic()
-            if now - self.last_draw >= TTY_REFRESH_SECONDS or event.step == event.steps_per_epoch:
-                self.last_draw = now
-                self.stream.write("\r" + self._bar(event) + "\x1b[K")
-                self.stream.flush()
-                self.line_open = True
-        elif isinstance(event, EpochEvent):
-            self.last_test_accuracy = event.test_accuracy
-            self._write_line(format_epoch(event))
-
-    def finish(self) -> None:
-        if self.line_open:
-            self.stream.write("\n")
-            self.line_open = False
-        self.stream.flush()
-
-    def _bar(self, e) -> str:
-        done = e.step / e.steps_per_epoch
-        filled = int(round(BAR_WIDTH * done))
-        acc = "" if self.last_test_accuracy is None else f"  test acc {100 * self.last_test_accuracy:.2f}%"
-        return (
-            f"epoch {e.epoch}/{e.epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {100 * done:3.0f}%  "
-            f"loss {e.loss:.4f}{acc}  {e.samples_per_sec:,.0f} samples/s  ETA {_duration(e.eta)}"
-        )
-
-    def _write_line(self, text: str) -> None:
-        prefix = "\r\x1b[K" if self.tty and self.line_open else ""
-        self.stream.write(prefix + text + "\n")
-        self.stream.flush()
-        self.line_open = False
-
-
-def format_epoch(e) -> str:
-    val = "" if e.val_accuracy is None else f"  val loss {e.val_loss:.4f} acc {100 * e.val_accuracy:.2f}%"
-    return (
-        f"epoch {e.epoch}/{e.epochs}  train loss {e.train_loss:.4f} acc {100 * e.train_accuracy:.2f}%  "
-        f"test loss {e.test_loss:.4f} acc {100 * e.test_accuracy:.2f}%{val}  {_duration(e.seconds)}"
-    )
-
-
-class JsonLinesLog:
-    """Every event as one JSON object per line, flushed as it comes (a crash keeps what was logged)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.file: TextIO | None = None
-        self.start = time.time()
-
-    def __enter__(self) -> JsonLinesLog:
-        self.file = open(self.path, "w", encoding="utf-8")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.file:
-            self.file.close()
-
-    def __call__(self, event) -> None:
-        from trainer.train import event_to_dict
-
-        self._write({**event_to_dict(event), "wall_time": time.time()})
-
-    def write_result(self, result, saved: Path | None) -> None:
-        self._write({"event": "result", "cancelled": result.cancelled, "checkpoint": str(saved) if saved else None, **result.metrics})
-
-    def _write(self, record: dict) -> None:
-        assert self.file is not None
-        self.file.write(json.dumps(record, default=str) + "\n")
-        self.file.flush()
-
-
-class TensorBoardLog:
-    """Scalars for TensorBoard: batch/* against the global step, train/test/val metrics against the epoch.
-
-    A tag is only ever written against one kind of step: mixing steps and epochs in one tag
-    would draw a zig-zag in TensorBoard.
-    """
-
-    def __init__(self, writer) -> None:
-        self.writer = writer
-
-    @classmethod
-    def open(cls, directory: str) -> TensorBoardLog:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise DigitpadError("--tensorboard needs the tensorboard package: pip install digitpad[tensorboard]") from None
-        return cls(SummaryWriter(log_dir=directory))
-
-    def __enter__(self) -> TensorBoardLog:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.writer.close()
-
-    def __call__(self, event) -> None:
-        from trainer.train import BatchEvent, EpochEvent
-
-        if isinstance(event, BatchEvent):
-            self.writer.add_scalar("batch/loss", event.loss, event.global_step)
-            self.writer.add_scalar("batch/samples_per_sec", event.samples_per_sec, event.global_step)
-        elif isinstance(event, EpochEvent):
-            for name in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "val_loss", "val_accuracy"):
-                value = getattr(event, name)
-                if value is not None:
-                    split, metric = name.split("_")
-                    self.writer.add_scalar(f"{split}/{metric}", value, event.epoch)
-            self.writer.flush()
-
-
 # ---------------------------------------------------------------- evaluate
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from trainer.checkpoint import load_model
     from trainer.data import load_mnist
+    from trainer.devices import describe_device, resolve_device
     from trainer.evaluate import evaluate
     from trainer.models import count_parameters
-    from trainer.train import describe_device, resolve_device
+    from trainer.reporting import format_confusion, format_per_class
+    from trainer.threads import set_threads
 
-    _set_threads(args.threads)
+    set_threads(args.threads)
     device = resolve_device(args.device)
     model, ckpt = load_model(args.model, device=device)
     # the training run's seed picks the same --test-subset images the run reported on
@@ -581,26 +447,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print()
     print(format_confusion(result.confusion))
     return 0
-
-
-def format_per_class(result) -> str:
-    totals = result.confusion.sum(axis=1)
-    lines = ["digit  accuracy  correct / total"]
-    for digit in range(len(totals)):
-        acc = result.per_class_accuracy[digit]
-        acc_text = "     n/a" if np.isnan(acc) else f"{100 * acc:7.2f}%"
-        lines.append(f"{digit:>5}  {acc_text}  {int(result.confusion[digit, digit]):>7,} / {int(totals[digit]):,}")
-    return "\n".join(lines)
-
-
-def format_confusion(confusion: np.ndarray) -> str:
-    """The confusion matrix as an aligned table: rows = true digit, columns = predicted digit."""
-    width = max(4, len(f"{int(confusion.max()):,}") + 1)
-    header = "true\\pred" + "".join(f"{d:>{width}}" for d in range(confusion.shape[1]))
-    lines = [header]
-    for digit, row in enumerate(confusion):
-        lines.append(f"{digit:>9}" + "".join(f"{int(v):>{width},}" for v in row))
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- export

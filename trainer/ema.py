@@ -29,7 +29,7 @@ class WeightAverage:
         self.decay = decay
         self.updates = 0
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
-        pairs = list(zip(_tensors(self.model), _tensors(model)))
+        pairs = list(zip(_tensors(self.model), _tensors(model), strict=True))  # a deep copy: same tensors
         self._float_avg = [a for a, _ in pairs if a.is_floating_point()]
         self._float_src = [s for a, s in pairs if a.is_floating_point()]
         self._other = [(a, s) for a, s in pairs if not a.is_floating_point()]  # e.g. BatchNorm's num_batches_tracked

@@ -3,6 +3,7 @@
 Each carries a message meant to be shown as is (CLI stderr, a dialog, the Train panel).
 """
 
+import errno
 import sys
 
 
@@ -43,6 +44,25 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+# what torch.save's zip writer says when a write comes up short: the disk filled up under it
+DISK_FULL_TEXTS = ("unexpected pos", "no space left on device", "disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when `exc`, or an error it was raised from, says the disk (or the user's quota) is full."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain of causes, never a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(seen).lower() for text in DISK_FULL_TEXTS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def describe_error(exc: BaseException) -> str:

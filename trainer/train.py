@@ -1,6 +1,9 @@
 """The training loop: one code path for the CLI, the Train tab and the tests.
 
-Progress goes out as a stream of small event dataclasses through `on_event`; a `TrainControl`
+    result = train(TrainConfig(arch="cnn", epochs=3), on_event=print)
+
+A `_Run` owns the loop and reads like pytorch/examples' mnist: train one epoch, evaluate, repeat.
+Progress goes out as small event dataclasses (trainer.events) through `on_event`; a `TrainControl`
 lets another thread pause, resume or cancel between batches. Speed comes from keeping the whole
 dataset on the training device as uint8 and batching by indexing (trainer.data.iterate_batches),
 channels_last convolutions on the CPU, and reading the loss back from the device only once every
@@ -9,14 +12,10 @@ channels_last convolutions on the CPU, and reading the loss back from the device
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import math
-import sys
-import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,106 +23,25 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.config import OPTIMIZERS, PEN_DIGIT_COPIES, SCHEDULES, TrainConfig
+from trainer.control import TrainControl
 from trainer.data import MNIST_MEAN, MNIST_STD, MnistData, Split, concat_splits, iterate_batches, load_mnist
 from trainer.devices import describe_device, resolve_device
 from trainer.ema import WeightAverage
 from trainer.errors import ConfigError, DataError, DigitpadError, TrainingError, is_out_of_memory
 from trainer.evaluate import EvalResult, evaluate
+from trainer.events import BatchEvent, EpochEvent, Event, OnEvent, StartEvent, event_to_dict
 from trainer.models import count_parameters, create_model
+from trainer.warmup import warm_up_in_background
+
+# Old importers take these from here; trainer.config, trainer.control and trainer.events are their homes.
+__all__ = [
+    "OPTIMIZERS", "SCHEDULES", "PEN_DIGIT_COPIES", "BatchEvent", "ConfigError", "EpochEvent", "Event", "StartEvent",
+    "TrainConfig", "TrainControl", "TrainResult", "event_to_dict", "make_optimizer", "make_scheduler",
+    "pen_digit_split", "train", "training_data",
+]
 
 CHANNELS_LAST_DEVICES = ("cpu",)  # measured: ~1.3-1.8x faster `cnn` steps on a 2-core CPU
 ONECYCLE_PCT_START = 0.25  # fraction of the run spent warming the learning rate up
-
-
-# ---------------------------------------------------------------- events (plain numbers and strings)
-
-
-@dataclass
-class StartEvent:
-    config: TrainConfig
-    device: str
-    n_train: int
-    n_test: int
-    steps_per_epoch: int
-    n_params: int
-
-
-@dataclass
-class BatchEvent:
-    epoch: int  # 1-based
-    epochs: int
-    step: int  # 1-based step within the epoch
-    steps_per_epoch: int
-    global_step: int
-    loss: float  # mean training loss over the batches since the previous BatchEvent
-    samples_per_sec: float  # over the same window
-    elapsed: float  # seconds since training started, pauses excluded
-    eta: float  # estimated seconds left, including the remaining test evaluations
-
-
-@dataclass
-class EpochEvent:
-    epoch: int
-    epochs: int
-    train_loss: float
-    train_accuracy: float
-    test_loss: float
-    test_accuracy: float
-    seconds: float  # this epoch, its evaluation included, pauses excluded
-    val_loss: float | None = None  # only with val_size > 0
-    val_accuracy: float | None = None
-
-
-Event = StartEvent | BatchEvent | EpochEvent
-
-
-def event_to_dict(event: Event) -> dict:
-    """A JSON-ready dict of an event with its kind under "event" (used by the JSON-lines log)."""
-    kind = {StartEvent: "start", BatchEvent: "batch", EpochEvent: "epoch"}[type(event)]
-    return {"event": kind, **dataclasses.asdict(event)}
-
-
-class TrainControl:
-    """Pause, resume or cancel a running `train()` from another thread (or a signal handler).
-
-    Training looks at it between batches: cancel makes `train()` return what it has so far,
-    pause blocks the loop until `resume()` or `cancel()`.
-    """
-
-    def __init__(self) -> None:
-        # reentrant: a SIGINT handler may call cancel() while the main thread holds the lock
-        self._cond = threading.Condition(threading.RLock())
-        self._paused = False
-        self._cancelled = False
-
-    def cancel(self) -> None:
-        with self._cond:
-            self._cancelled = True
-            self._cond.notify_all()
-
-    def pause(self) -> None:
-        with self._cond:
-            self._paused = not self._cancelled
-            self._cond.notify_all()
-
-    def resume(self) -> None:
-        with self._cond:
-            self._paused = False
-            self._cond.notify_all()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    @property
-    def paused(self) -> bool:
-        return self._paused and not self._cancelled
-
-    def wait_if_paused(self) -> bool:
-        """Block while paused; return True when training should stop (cancelled)."""
-        with self._cond:
-            self._cond.wait_for(lambda: not self._paused or self._cancelled)
-            return self._cancelled
 
 
 # ---------------------------------------------------------------- results
@@ -131,14 +49,37 @@ class TrainControl:
 
 @dataclass
 class TrainResult:
+    """A finished (or cancelled) run: the model, what it scored, and how the run went."""
+
     model: nn.Module  # on the training device, eval mode
     config: TrainConfig
     history: list[EpochEvent]  # one per completed epoch
-    metrics: dict  # test_accuracy, test_loss, per_class_accuracy, train_seconds, device, epochs_completed, ...
+    evaluation: EvalResult  # the final test evaluation (confusion matrix, predictions)
+    device: torch.device
+    seconds: float  # training time, pauses excluded
     cancelled: bool
-    seconds: float
-    device: str
-    evaluation: EvalResult | None = None  # the final test evaluation (confusion matrix, predictions)
+    steps: int
+    n_train: int
+
+    @property
+    def device_name(self) -> str:
+        return describe_device(self.device)
+
+    @property
+    def metrics(self) -> dict:
+        """The final figures as plain values, as the checkpoint and the JSON-lines log store them."""
+        return {
+            "test_accuracy": self.evaluation.accuracy,
+            "test_loss": self.evaluation.loss,
+            "per_class_accuracy": [float(a) for a in self.evaluation.per_class_accuracy],
+            "train_seconds": self.seconds,
+            "device": self.device_name,
+            "epochs_completed": len(self.history),
+            "steps": self.steps,
+            "n_train": self.n_train,
+            "n_test": len(self.evaluation),
+            "cancelled": self.cancelled,
+        }
 
     def to_checkpoint(self):
         """A Checkpoint holding the model, the config as hparams and the final metrics."""
@@ -152,18 +93,18 @@ class TrainResult:
             self.config.arch,
             model_args,
             hparams=self.config.to_dict(),
-            metrics=dict(self.metrics),
+            metrics=self.metrics,
             normalization={"mean": MNIST_MEAN, "std": MNIST_STD},
         )
 
-    def save(self, path):
+    def save(self, path: str | Path) -> Path:
         """Write the checkpoint atomically; returns the path written."""
         from trainer.checkpoint import save_checkpoint
 
         return save_checkpoint(self.to_checkpoint(), path)
 
 
-# ---------------------------------------------------------------- devices, optimizers, schedules
+# ---------------------------------------------------------------- optimizers, schedules
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -199,6 +140,19 @@ def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_
 # ---------------------------------------------------------------- data
 
 
+@dataclass
+class _Splits:
+    train: Split
+    test: Split
+    val: Split | None
+
+    def to(self, device: torch.device) -> _Splits:
+        def move(split: Split) -> Split:
+            return Split(split.images.to(device), split.labels.to(device))
+
+        return _Splits(move(self.train), move(self.test), move(self.val) if self.val is not None else None)
+
+
 def training_data(config: TrainConfig, data: MnistData | None = None) -> tuple[Split, Split, Split | None]:
     """(train, test, val) splits on the CPU: MNIST (loaded unless given), plus pen digits if asked."""
     if data is None:
@@ -229,12 +183,6 @@ def pen_digit_split(seed: int, copies: int = PEN_DIGIT_COPIES) -> Split:
     return pendigits.render_split(train_writers, np.random.default_rng(seed), copies=copies)
 
 
-def _to_device(split: Split | None, device: torch.device) -> Split | None:
-    if split is None:
-        return None
-    return Split(split.images.to(device), split.labels.to(device))
-
-
 # ---------------------------------------------------------------- the loop
 
 
@@ -260,18 +208,26 @@ class _EpochStats:
     cancelled: bool
 
 
-class _Run:
-    """The state of one training run; `train()` is its public face."""
+@dataclass
+class _Window:
+    """The batches since the last BatchEvent: their losses stay on the device until it is sent."""
 
-    def __init__(self, config, device, model, train_split, emit, control) -> None:
-        self.config = config
-        self.device = device
-        self.model = model
-        self.train_split = train_split
-        self.emit = emit
-        self.control = control
+    start: float
+    losses: list[torch.Tensor] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+
+class _Run:
+    """One training run: its model, optimizer, clock and counters; `fit()` is the epoch loop."""
+
+    def __init__(
+        self, config: TrainConfig, device: torch.device, model: nn.Module, splits: _Splits,
+        emit: OnEvent, control: TrainControl,
+    ) -> None:
+        self.config, self.device, self.model, self.splits = config, device, model, splits
+        self.emit, self.control = emit, control
         self.clock = _Clock()
-        self.steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
+        self.steps_per_epoch = math.ceil(len(splits.train) / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         self.global_step = 0
         self.eval_seconds = 0.0  # time spent in test evaluations so far (for the ETA)
@@ -286,19 +242,36 @@ class _Run:
         # gives the same batches and the same distortions
         self.generator = torch.Generator(device=device).manual_seed(config.seed)
 
-    def train_epoch(self, epoch: int) -> _EpochStats:
-        cfg = self.config
-        self.model.train()
-        window: list[torch.Tensor] = []  # per-batch mean losses, still on the device
-        sizes: list[int] = []
-        loss_sum, seen = 0.0, 0
-        correct = torch.zeros((), dtype=torch.int64, device=self.device)
-        window_start = self.clock.now()
-        step = 0
+    def fit(self) -> TrainResult:
+        """Train epoch by epoch, evaluating after each; a cancel keeps the model trained so far."""
+        self.emit(self._start_event())
+        history: list[EpochEvent] = []
+        final: EvalResult | None = None
         cancelled = False
+        for epoch in range(1, self.config.epochs + 1):
+            epoch_start = self.clock.now()
+            stats = self.train_epoch(epoch)
+            cancelled = stats.cancelled
+            if cancelled and stats.steps == 0 and final is not None:
+                break  # cancelled at an epoch boundary: the last evaluation still holds
+            final = self.evaluate(self.splits.test)
+            if cancelled:
+                break
+            history.append(self._epoch_event(epoch, stats, final, epoch_start))
+            self.emit(history[-1])
+        assert final is not None  # the first epoch always evaluates
+        return self._result(history, final, cancelled)
+
+    def train_epoch(self, epoch: int) -> _EpochStats:
+        self.model.train()
+        window = _Window(self.clock.now())
+        loss_sum, seen, step = 0.0, 0, 0
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
         batches = iterate_batches(
-            self.train_split, cfg.batch_size, shuffle=True, generator=self.generator, device=self.device, augment=cfg.augment
+            self.splits.train, self.config.batch_size, shuffle=True, generator=self.generator,
+            device=self.device, augment=self.config.augment,
         )
+        cancelled = False
         for images, labels in batches:
             if self._should_stop():
                 cancelled = True
@@ -306,18 +279,27 @@ class _Run:
             step += 1
             self.global_step += 1
             loss, correct_in_batch = self._step(images, labels)
-            window.append(loss)
-            sizes.append(len(labels))
+            window.losses.append(loss)
+            window.sizes.append(len(labels))
             correct += correct_in_batch
-            if step % cfg.log_every == 0 or step == self.steps_per_epoch:
-                total, n = self._flush(window, sizes, epoch, step, window_start)
-                loss_sum, seen = loss_sum + total, seen + n
-                window, sizes, window_start = [], [], self.clock.now()
-        if window:  # cancelled mid-window: report what was trained
-            total, n = self._flush(window, sizes, epoch, step, window_start)
+            if step % self.config.log_every == 0 or step == self.steps_per_epoch:
+                total, n = self._flush(window, epoch, step)
+                loss_sum, seen, window = loss_sum + total, seen + n, _Window(self.clock.now())
+        if window.losses:  # cancelled mid-window: report what was trained
+            total, n = self._flush(window, epoch, step)
             loss_sum, seen = loss_sum + total, seen + n
-        accuracy = int(correct.item()) / seen if seen else float("nan")
-        return _EpochStats(loss_sum / seen if seen else float("nan"), accuracy, step, cancelled)
+        if not seen:
+            return _EpochStats(float("nan"), float("nan"), step, cancelled)
+        return _EpochStats(loss_sum / seen, int(correct.item()) / seen, step, cancelled)
+
+    def evaluate(self, split: Split) -> EvalResult:
+        """Evaluate the model that will be returned: the weight average when there is one."""
+        start = self.clock.now()
+        model = self.average.model if self.average is not None else self.model
+        result = evaluate(model, split, self.device)
+        self.last_eval_seconds = self.clock.now() - start
+        self.eval_seconds += self.last_eval_seconds
+        return result
 
     def _should_stop(self) -> bool:
         start = time.perf_counter()
@@ -339,31 +321,16 @@ class _Run:
             self.average.update()
         return loss.detach(), (logits.detach().argmax(dim=1) == labels).sum()
 
-    def _flush(self, window, sizes, epoch, step, window_start) -> tuple[float, int]:
-        """Read the window's losses (one device sync), check them, emit a BatchEvent."""
-        values = torch.stack(window).tolist()
+    def _flush(self, window: _Window, epoch: int, step: int) -> tuple[float, int]:
+        """Read the window's losses (one device sync), check them, emit a BatchEvent; (loss sum, samples)."""
+        values = torch.stack(window.losses).tolist()
         first_step = step - len(values) + 1
         for offset, value in enumerate(values):
             if not math.isfinite(value):
                 self._raise_diverged(value, epoch, first_step + offset)
-        total = sum(v * n for v, n in zip(values, sizes))
-        n = sum(sizes)
-        now = self.clock.now()
-        per_step = max(now - self.eval_seconds, 1e-9) / self.global_step
-        remaining_evals = self.config.epochs - epoch + 1
-        self.emit(
-            BatchEvent(
-                epoch=epoch,
-                epochs=self.config.epochs,
-                step=step,
-                steps_per_epoch=self.steps_per_epoch,
-                global_step=self.global_step,
-                loss=total / n,
-                samples_per_sec=n / max(now - window_start, 1e-9),
-                elapsed=now,
-                eta=(self.total_steps - self.global_step) * per_step + remaining_evals * self.last_eval_seconds,
-            )
-        )
+        total = sum(v * n for v, n in zip(values, window.sizes, strict=True))
+        n = sum(window.sizes)
+        self.emit(self._batch_event(epoch, step, total / n, n / max(self.clock.now() - window.start, 1e-9)))
         return total, n
 
     def _raise_diverged(self, value: float, epoch: int, step: int) -> None:
@@ -373,14 +340,67 @@ class _Run:
             f"(optimizer {self.config.optimizer}, lr {self.config.lr:g}) — learning rate too high?"
         )
 
-    def evaluate(self, split: Split) -> EvalResult:
-        """Evaluate the model that will be returned: the weight average when there is one."""
-        start = self.clock.now()
-        model = self.average.model if self.average is not None else self.model
-        result = evaluate(model, split, self.device)
-        self.last_eval_seconds = self.clock.now() - start
-        self.eval_seconds += self.last_eval_seconds
-        return result
+    # ------------------------------------------------------------ events and the result
+
+    def _start_event(self) -> StartEvent:
+        return StartEvent(
+            config=self.config,
+            device=str(self.device),
+            n_train=len(self.splits.train),
+            n_test=len(self.splits.test),
+            steps_per_epoch=self.steps_per_epoch,
+            n_params=count_parameters(self.model),
+        )
+
+    def _batch_event(self, epoch: int, step: int, loss: float, samples_per_sec: float) -> BatchEvent:
+        now = self.clock.now()
+        per_step = max(now - self.eval_seconds, 1e-9) / self.global_step
+        remaining_evals = self.config.epochs - epoch + 1
+        return BatchEvent(
+            epoch=epoch,
+            epochs=self.config.epochs,
+            step=step,
+            steps_per_epoch=self.steps_per_epoch,
+            global_step=self.global_step,
+            loss=loss,
+            samples_per_sec=samples_per_sec,
+            elapsed=now,
+            eta=(self.total_steps - self.global_step) * per_step + remaining_evals * self.last_eval_seconds,
+        )
+
+    def _epoch_event(self, epoch: int, stats: _EpochStats, test: EvalResult, epoch_start: float) -> EpochEvent:
+        val_split = self.splits.val
+        val = self.evaluate(val_split) if val_split is not None and len(val_split) else None
+        return EpochEvent(
+            epoch=epoch,
+            epochs=self.config.epochs,
+            train_loss=stats.loss,
+            train_accuracy=stats.accuracy,
+            test_loss=test.loss,
+            test_accuracy=test.accuracy,
+            seconds=self.clock.now() - epoch_start,
+            val_loss=val.loss if val else None,
+            val_accuracy=val.accuracy if val else None,
+        )
+
+    def _result(self, history: list[EpochEvent], final: EvalResult, cancelled: bool) -> TrainResult:
+        seconds = self.clock.now()
+        if self.average is not None:
+            self.average.copy_back()  # before the layout change below, which gives the parameters new storage
+        # back to the ordinary layout so the returned model and its checkpoint look like any other
+        self.model.to(memory_format=torch.contiguous_format)
+        self.model.eval()
+        return TrainResult(
+            model=self.model,
+            config=self.config,
+            history=history,
+            evaluation=final,
+            device=self.device,
+            seconds=seconds,
+            cancelled=cancelled,
+            steps=self.global_step,
+            n_train=len(self.splits.train),
+        )
 
 
 def _has_conv(model: nn.Module) -> bool:
@@ -391,7 +411,7 @@ def train(
     config: TrainConfig,
     *,
     data: MnistData | None = None,
-    on_event: Callable[[Any], None] | None = None,
+    on_event: OnEvent | None = None,
     control: TrainControl | None = None,
     model: nn.Module | None = None,
 ) -> TrainResult:
@@ -408,17 +428,16 @@ def train(
     """
     config.validate()
     device = resolve_device(config.device)
-    emit = on_event or (lambda event: None)
-    control = control or TrainControl()
     torch.manual_seed(config.seed)  # model initialisation and dropout
     if model is None:
         model = _create_model(config)  # before loading data: a bad setting fails at once
-    _import_optimizer_machinery_in_background()
-    train_cpu, test_cpu, val_cpu = training_data(config, data)
-    if len(train_cpu) == 0:
+    warm_up_in_background()  # the first optimizer's imports overlap the data loading
+    splits = _Splits(*training_data(config, data))
+    if len(splits.train) == 0:
         raise DataError("the training set is empty")
     try:
-        return _train_on_device(config, device, model, train_cpu, test_cpu, val_cpu, emit, control)
+        run = _Run(config, device, model.to(device), splits.to(device), on_event or _ignore, control or TrainControl())
+        return run.fit()
     except (RuntimeError, torch.OutOfMemoryError) as exc:
         if isinstance(exc, DigitpadError) or not is_out_of_memory(exc):
             raise
@@ -428,24 +447,8 @@ def train(
         ) from None
 
 
-def _import_optimizer_machinery_in_background() -> None:
-    """Import torch._dynamo on a thread while the data loads.
-
-    Every torch.optim optimizer imports it on first use (its methods are wrapped in
-    torch._disable_dynamo): 1-1.5 s of pure Python that would otherwise follow the data loading
-    (decompression, which releases the GIL) instead of overlapping it. The optimizer's own import
-    then just waits for this one. Not a daemon thread: exiting mid-import is not safe.
-    """
-    if "torch._dynamo" in sys.modules:
-        return
-
-    def run() -> None:
-        try:
-            importlib.import_module("torch._dynamo")
-        except Exception:  # noqa: BLE001 - the optimizer's own import will report it
-            pass
-
-    threading.Thread(target=run, name="digitpad-import-torch-dynamo").start()
+def _ignore(event: Event) -> None:
+    pass
 
 
 def _create_model(config: TrainConfig) -> nn.Module:
@@ -453,73 +456,3 @@ def _create_model(config: TrainConfig) -> nn.Module:
         return create_model(config.arch, **config.model_args)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"cannot build {config.arch} with {config.model_args}: {exc}") from None
-
-
-def _train_on_device(config, device, model, train_cpu, test_cpu, val_cpu, emit, control) -> TrainResult:
-    train_split, test_split, val_split = (_to_device(s, device) for s in (train_cpu, test_cpu, val_cpu))
-    model = model.to(device)
-    run = _Run(config, device, model, train_split, emit, control)
-    emit(
-        StartEvent(
-            config=config,
-            device=str(device),
-            n_train=len(train_split),
-            n_test=len(test_split),
-            steps_per_epoch=run.steps_per_epoch,
-            n_params=count_parameters(model),
-        )
-    )
-    history: list[EpochEvent] = []
-    final: EvalResult | None = None
-    cancelled = False
-    for epoch in range(1, config.epochs + 1):
-        epoch_start = run.clock.now()
-        stats = run.train_epoch(epoch)
-        cancelled = stats.cancelled
-        if cancelled and stats.steps == 0 and final is not None:
-            break  # cancelled at an epoch boundary: the last evaluation still holds
-        final = run.evaluate(test_split)
-        if cancelled:
-            break
-        val = run.evaluate(val_split) if val_split is not None and len(val_split) else None
-        event = EpochEvent(
-            epoch=epoch,
-            epochs=config.epochs,
-            train_loss=stats.loss,
-            train_accuracy=stats.accuracy,
-            test_loss=final.loss,
-            test_accuracy=final.accuracy,
-            seconds=run.clock.now() - epoch_start,
-            val_loss=val.loss if val else None,
-            val_accuracy=val.accuracy if val else None,
-        )
-        history.append(event)
-        emit(event)
-    seconds = run.clock.now()
-    if run.average is not None:
-        run.average.copy_back()  # before the layout change below, which gives the parameters new storage
-    # back to the ordinary layout so the returned model and its checkpoint look like any other
-    model.to(memory_format=torch.contiguous_format)
-    model.eval()
-    metrics = {
-        "test_accuracy": final.accuracy,
-        "test_loss": final.loss,
-        "per_class_accuracy": [float(a) for a in final.per_class_accuracy],
-        "train_seconds": seconds,
-        "device": describe_device(device),
-        "epochs_completed": len(history),
-        "steps": run.global_step,
-        "n_train": len(train_split),
-        "n_test": len(test_split),
-        "cancelled": cancelled,
-    }
-    return TrainResult(
-        model=model,
-        config=config,
-        history=history,
-        metrics=metrics,
-        cancelled=cancelled,
-        seconds=seconds,
-        device=str(device),
-        evaluation=final,
-    )

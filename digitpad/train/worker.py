@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 import traceback
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -170,13 +169,12 @@ class TrainWorker(QObject):
 
             result = train(config, data=data, on_event=on_event, control=self.control)
             for sink in sinks:
-                if hasattr(sink, "write_result"):
-                    sink.write_result(result, None)
+                sink.write_result(result, None)
             return summarize(result, data.test.images, self.log_path)
 
     def _open_logs(self, stack: ExitStack) -> list[Callable[[object], None]]:
         # the CLI's own event consumers, so a run logged from the app reads like one from the CLI
-        from trainer.cli import JsonLinesLog, TensorBoardLog
+        from trainer.reporting import JsonLinesLog, TensorBoardLog
 
         sinks: list[Callable[[object], None]] = []
         if self.log_path is not None:
@@ -240,14 +238,9 @@ def warm_up() -> float:
     parts of that import hold the GIL for 100-200 ms at a time. Paid during a run, that froze
     the window; paid here when the Train tab first shows, the run starts at once.
     """
-    started = time.perf_counter()
-    import trainer.cli  # noqa: F401  the run's log writers (and argparse): imported now, not mid-run
+    from trainer.warmup import warm_up as warm_up_trainer
 
-    weight = torch.zeros(4, requires_grad=True)
-    optimizer = torch.optim.Adam([weight], lr=1e-3)
-    (weight * 2).sum().backward()
-    optimizer.step()
-    return time.perf_counter() - started
+    return warm_up_trainer()
 
 
 def export_checkpoint(checkpoint, path: Path):

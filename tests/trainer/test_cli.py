@@ -10,10 +10,12 @@ import sys
 import pytest
 import torch
 
-from trainer import cli
+from trainer import reporting
 from trainer.checkpoint import load_checkpoint
-from trainer.cli import ProgressPrinter, TensorBoardLog, format_confusion, main
-from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
+from trainer.cli import main
+from trainer.config import TrainConfig
+from trainer.events import BatchEvent, EpochEvent, StartEvent
+from trainer.reporting import ProgressPrinter, TensorBoardLog, format_confusion
 
 QUICK = ["--subset", "512", "--test-subset", "200", "--batch-size", "64", "--device", "cpu", "--log-every", "2"]
 
@@ -79,7 +81,7 @@ def test_ctrl_c_or_sigterm_saves_the_model_trained_so_far(stop, mnist_dir, tmp_p
     number = getattr(signal, stop)
     before = signal.getsignal(number)
     sent = []
-    real_call = cli.JsonLinesLog.__call__
+    real_call = reporting.JsonLinesLog.__call__
 
     def interrupt_after_first_batch(self, event):
         real_call(self, event)
@@ -87,10 +89,10 @@ def test_ctrl_c_or_sigterm_saves_the_model_trained_so_far(stop, mnist_dir, tmp_p
             sent.append(event.global_step)
             signal.raise_signal(number)
 
-    monkeypatch.setattr(cli.JsonLinesLog, "__call__", interrupt_after_first_batch)
+    monkeypatch.setattr(reporting.JsonLinesLog, "__call__", interrupt_after_first_batch)
     model_path = tmp_path / "m.pt"
     args = quick_args(mnist_dir, "--arch", "fnn", "--epochs", "3", "--out", str(model_path), "--log", str(tmp_path / "log.jsonl"))
-    assert main(args) == 0
+    assert main(args) == 128 + number  # 130 for Ctrl+C, 143 for SIGTERM: what a shell expects of an interrupted run
     out, err = capsys.readouterr()
     assert "stopping after this batch" in err
     assert "cancelled:" in out and "saved the model trained so far" in out
@@ -220,7 +222,7 @@ def test_progress_on_a_terminal_is_one_updating_line_with_eta():
     progress(StartEvent(TrainConfig(), "cpu", 1000, 100, 10, 1234))
     progress(BatchEvent(1, 2, 10, 10, 10, 0.25, 5000.0, 2.0, 65.0))
     progress(EpochEvent(1, 2, 0.3, 0.9, 0.2, 0.95, 2.5))
-    progress.finish()
+    progress.close()
     text = stream.getvalue()
     assert "\repoch 1/2 [########################] 100%  loss 0.2500" in text
     assert "5,000 samples/s  ETA 1m05s" in text

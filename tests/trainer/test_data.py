@@ -43,7 +43,7 @@ def write_mnist(directory: Path, n_train: int = 50, n_test: int = 20, gz: bool =
         rng.integers(0, 256, (n_test, 28, 28)),
         np.arange(n_test) % 10,
     )
-    for name, array in zip(NAMES, arrays):
+    for name, array in zip(NAMES, arrays, strict=True):
         payload = idx_bytes(array)
         if gz:
             (directory / f"{name}.gz").write_bytes(gzip.compress(payload))

@@ -7,10 +7,12 @@ import pytest
 import torch
 from torch import nn
 
+from trainer.config import TrainConfig
 from trainer.data import normalize
 from trainer.ema import WARMUP, WeightAverage
+from trainer.errors import ConfigError
 from trainer.evaluate import evaluate
-from trainer.train import ConfigError, TrainConfig, train
+from trainer.train import train
 
 
 def test_the_average_moves_towards_the_model_by_one_minus_the_decay():

@@ -212,7 +212,7 @@ def test_random_placement_is_reproducible(all_digits):
     strokes = all_digits[0].strokes
     a = random_placement(strokes, np.random.default_rng(5))
     b = random_placement(strokes, np.random.default_rng(5))
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 # --------------------------------------------------------------------------- rendering

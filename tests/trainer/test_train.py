@@ -3,6 +3,7 @@ and repeats itself exactly for the same seed."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 
@@ -11,21 +12,13 @@ import pytest
 import torch
 
 from trainer.checkpoint import load_model
+from trainer.config import TrainConfig
+from trainer.control import TrainControl
 from trainer.data import load_mnist, normalize
-from trainer.errors import TrainingError
-from trainer.train import (
-    BatchEvent,
-    ConfigError,
-    EpochEvent,
-    StartEvent,
-    TrainConfig,
-    TrainControl,
-    event_to_dict,
-    make_optimizer,
-    make_scheduler,
-    resolve_device,
-    train,
-)
+from trainer.devices import resolve_device
+from trainer.errors import ConfigError, TrainingError
+from trainer.events import BatchEvent, EpochEvent, StartEvent, event_to_dict
+from trainer.train import make_optimizer, make_scheduler, train
 
 PAUSE_CHECK_SECONDS = 0.3  # how long a paused run must stay still in the pause test
 
@@ -76,7 +69,7 @@ def test_events_arrive_in_order_with_sane_fields(small):
     batches = [e for e in events if isinstance(e, BatchEvent)]
     assert [b.global_step for b in batches] == [5, 10, 15, 16, 21, 26, 31, 32]
     assert all(b.samples_per_sec > 0 and b.eta >= 0 and math.isfinite(b.loss) for b in batches)
-    assert all(a.elapsed <= b.elapsed for a, b in zip(batches, batches[1:]))
+    assert all(a.elapsed <= b.elapsed for a, b in itertools.pairwise(batches))
     assert batches[-1].eta == pytest.approx(0, abs=1e-6) or batches[-1].eta < batches[0].eta
     for epoch in (e for e in events if isinstance(e, EpochEvent)):
         assert 0 <= epoch.train_accuracy <= 1 and 0 <= epoch.test_accuracy <= 1 and epoch.seconds > 0
