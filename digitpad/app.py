@@ -8,52 +8,59 @@ already on screen ("Loading model…"). The Train tab needs torch too: a window 
 recognizer builds it at once; one started by `launch` builds it the first time the tab is
 opened after torch is in (`train_tab` is None until then; `ensure_train_tab()` forces it), so
 building it never interrupts someone drawing.
+
+The window ends its threads however the program ends: closing it, QApplication quitting, the
+window being destroyed, the interpreter exiting with the window still open, Ctrl+C or SIGTERM.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import signal
+import socket
 import sys
+import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, QSocketNotifier, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QScrollArea,
     QTabWidget,
-    QTextBrowser,
-    QVBoxLayout,
     QWidget,
 )
 
 from digitpad import __version__
+from digitpad import settings as prefs
+from digitpad.about import AboutDialog
 from digitpad.draw.canvas import image_suffixes, is_model_file
 from digitpad.draw.recognition import LoadOutcome, start_worker, stop_worker
 from digitpad.draw.tab import DrawTab
 from digitpad.draw.views import app_icon
+from digitpad.workers import stop_all
+
+if TYPE_CHECKING:
+    from digitpad.recognizer import Recognizer
 
 ORG_NAME = APP_NAME = "digitpad"
 DEFAULT_SIZE = QSize(1060, 720)
-MESSAGE_MIN_WIDTH = 380        # px of text in message boxes
+MESSAGE_WIDTH = (380, 560)      # px of text in message boxes: at least, at most (longer text wraps)
+MESSAGE_DETAILS_OVER = 400      # characters: a longer message shows its start, all of it under "Show Details…"
 STATUS_MESSAGE_MS = 6000        # how long transient status-bar messages stay
 FIRST_PAINT_FALLBACK_MS = 300   # start loading the model after the first paint, or after this at worst
-MODEL_CARD = "MODEL_CARD.md"
 IMAGE_FILTER = "Images ({})".format(" ".join(f"*{s}" for s in image_suffixes()))
 MODEL_FILTER = "digitpad models (*.pt *.pth)"
 TAB_DRAW, TAB_TRAIN = 0, 1
-# QSettings keys
-KEY_GEOMETRY, KEY_STATE, KEY_TAB = "window/geometry", "window/state", "window/tab"
-KEY_PEN, KEY_IMAGE_DIR, KEY_MODEL_DIR = "draw/pen_width", "paths/last_image_dir", "paths/last_model_dir"
+QUIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def default_settings() -> QSettings:
@@ -61,19 +68,44 @@ def default_settings() -> QSettings:
     return QSettings(ORG_NAME, APP_NAME)
 
 
-def qimage_to_rgba(image: QImage) -> np.ndarray:
-    """A QImage as an (H, W, 4) uint8 RGBA array (a copy), for the recognizer's image path."""
-    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    h, w = rgba.height(), rgba.width()
-    buffer = np.frombuffer(rgba.constBits(), dtype=np.uint8, count=rgba.sizeInBytes())
-    return buffer.reshape(h, rgba.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
-
-
-def describe_model(recognizer) -> str:
-    """One status-bar line: name, architecture, checkpoint test accuracy, device."""
+def describe_model(recognizer: Recognizer, name: str | None = None) -> str:
+    """One status-bar line: name, architecture, checkpoint test accuracy, device (or a given display name)."""
+    if name:
+        return f"Model: {name} · {recognizer.device_name}"
     acc = recognizer.test_accuracy
     acc_text = f"test accuracy {acc:.2%}" if acc is not None else "test accuracy unknown"
     return f"Model: {recognizer.name} ({recognizer.arch}) · {acc_text} · {recognizer.device_name}"
+
+
+def _breakable(text: str, longest: int = 40) -> str:
+    """Let long unbroken words (paths) wrap: a zero-width space after each / or _ in them."""
+    words = []
+    for word in text.split(" "):
+        if len(word) > longest:
+            word = word.replace("/", "/\u200b").replace("_", "_\u200b")
+        words.append(word)
+    return " ".join(words)
+
+
+def message_box(parent: QWidget, icon: QMessageBox.Icon, headline: str, message: str) -> QMessageBox:
+    """A non-blocking message box whose text wraps; a long message's full text goes under "Show Details…"."""
+    box = QMessageBox(icon, "digitpad", "", QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    shown = message if len(message) <= MESSAGE_DETAILS_OVER else message[:MESSAGE_DETAILS_OVER].rstrip() + "…"
+    box.setText(headline or _breakable(shown))
+    if headline:
+        box.setInformativeText(_breakable(shown))
+    if shown != message:
+        box.setDetailedText(message)
+    # Wrapped, neither ragged-narrow nor screen-wide (the labels' object names are QMessageBox's own).
+    low, high = MESSAGE_WIDTH
+    box.setStyleSheet(f"QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel "
+                      f"{{ min-width: {low}px; max-width: {high}px; }}")
+    for label in box.findChildren(QLabel):
+        label.setWordWrap(True)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()  # window-modal, returns at once: nothing blocks the event loop
+    return box
 
 
 class MainWindow(QMainWindow):
@@ -90,12 +122,12 @@ class MainWindow(QMainWindow):
     # A warning/notice was reported in a dialog (e.g. fell back to the bundled model or the CPU).
     noticeShown = Signal(str)
 
-    def __init__(self, recognizer=None, *, settings: QSettings | None = None, device: str = "auto",
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, recognizer: Recognizer | None = None, *, settings: QSettings | None = None,
+                 device: str = "auto", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._settings = settings if settings is not None else default_settings()
         self._device = device
-        self._recognizer = None
+        self._recognizer: Recognizer | None = None
         self._load_ticket = 0
         self._launch_ticket = -1
         self._closed = False
@@ -122,9 +154,7 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
         self._connect()
         self._restore_settings()
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
+        _end_with_the_program(self)
         if recognizer is not None:
             self.set_recognizer(recognizer)
             self.ensure_train_tab()
@@ -172,26 +202,29 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
 
+    def _action(self, text: str, tip: str = "", shortcut: QKeySequence | None = None) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        return action
+
     def _make_actions(self) -> None:
-        self.open_image_action = QAction("Open &Image…", self)
-        self.open_image_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_image_action.setToolTip("Read the digit in a picture file (Ctrl+O; or drop it on the paper)")
-        self.open_model_action = QAction("Open &Model…", self)
-        self.open_model_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        self.open_model_action.setToolTip("Use another trained model, a .pt checkpoint (or drop it on the window)")
-        self.paste_action = QAction("&Paste Image", self)
-        self.paste_action.setShortcut(QKeySequence.StandardKey.Paste)
-        self.paste_action.setToolTip("Read the digit in the picture on the clipboard (Ctrl+V)")
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.open_image_action = self._action("Open &Image…", "Read the digit in a picture file (Ctrl+O; or drop it "
+                                              "on the paper)", QKeySequence(QKeySequence.StandardKey.Open))
+        self.open_model_action = self._action("Open &Model…", "Use another trained model, a .pt checkpoint (or drop "
+                                              "it on the window)", QKeySequence("Ctrl+Shift+O"))
+        self.bundled_model_action = self._action("Use the &Bundled Model", "Go back to the model that comes with "
+                                                 "digitpad (assets/digitnet.pt)")
+        self.paste_action = self._action("&Paste Image", "Read the digit in the picture on the clipboard (Ctrl+V)",
+                                         QKeySequence(QKeySequence.StandardKey.Paste))
+        self.quit_action = self._action("&Quit", shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.draw_view_action = QAction("&Draw", self)
-        self.draw_view_action.setShortcut(QKeySequence("Ctrl+1"))
-        self.train_view_action = QAction("&Train", self)
-        self.train_view_action.setShortcut(QKeySequence("Ctrl+2"))
-        self.about_action = QAction("&About digitpad", self)
+        self.draw_view_action = self._action("&Draw", shortcut=QKeySequence("Ctrl+1"))
+        self.train_view_action = self._action("&Train", shortcut=QKeySequence("Ctrl+2"))
+        self.about_action = self._action("&About digitpad")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_qt_action = QAction("About &Qt", self)
+        self.about_qt_action = self._action("About &Qt")
         self.about_qt_action.setMenuRole(QAction.MenuRole.AboutQtRole)
         self.draw_tab.open_image_button.setDefaultAction(self.open_image_action)
         self.draw_tab.open_image_button.setText("Open Image…")
@@ -200,6 +233,10 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addActions([self.open_image_action, self.open_model_action])
+        self.recent_menu = file_menu.addMenu("&Recent Models")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        file_menu.addAction(self.bundled_model_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -210,7 +247,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.draw_view_action, self.train_view_action])
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([self.about_action, self.about_qt_action])
-        for menu in (file_menu, edit_menu, view_menu, help_menu):
+        for menu in (file_menu, self.recent_menu, edit_menu, view_menu, help_menu):
             menu.setToolTipsVisible(True)
 
     def _make_status_bar(self) -> None:
@@ -228,6 +265,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.open_image_action.triggered.connect(self.open_image_dialog)
         self.open_model_action.triggered.connect(self.open_model_dialog)
+        self.bundled_model_action.triggered.connect(lambda: self.load_model(None))
         self.paste_action.triggered.connect(self.paste)
         self.quit_action.triggered.connect(self.close)
         self.draw_view_action.triggered.connect(lambda: self.tabs.setCurrentIndex(TAB_DRAW))
@@ -238,14 +276,14 @@ class MainWindow(QMainWindow):
         self.draw_tab.predictionChanged.connect(self.predictionChanged)
         self.draw_tab.predictionCleared.connect(self.predictionCleared)
         self.draw_tab.messageRaised.connect(self._status_message)
-        self.draw_tab.penWidthChanged.connect(lambda w: self._settings.setValue(KEY_PEN, w))
+        self.draw_tab.penWidthChanged.connect(lambda w: prefs.write(self._settings, prefs.PEN_WIDTH, w))
         self.canvas.filesDropped.connect(self.open_paths)
         self.canvas.imageDropped.connect(self.open_qimage)
 
     # ------------------------------------------------------------------ models
 
     @property
-    def recognizer(self):
+    def recognizer(self) -> Recognizer | None:
         """The Recognizer in use (None while the first model is loading)."""
         return self._recognizer
 
@@ -254,16 +292,18 @@ class MainWindow(QMainWindow):
         """The Prediction shown on the Draw tab, or None."""
         return self.draw_tab.prediction()
 
-    @Slot(object)
-    def set_recognizer(self, recognizer) -> None:
-        """Use `recognizer` from now on (hot swap): the status bar and the Draw tab follow."""
+    def set_recognizer(self, recognizer: Recognizer, name: str | None = None) -> None:
+        """Use `recognizer` from now on (hot swap): the status bar and the Draw tab follow.
+
+        `name` is how the status bar calls it (the Train tab names a run: "run 2 · cnn · 98.0%").
+        """
         self._recognizer = recognizer
-        self._device = recognizer.device.type if hasattr(recognizer, "device") else self._device
-        self.model_label.setText(describe_model(recognizer))
-        path = getattr(recognizer.checkpoint, "path", None)
-        self.model_label.setToolTip(f"{path}" if path else "a model trained in this session")
+        self._device = recognizer.device.type
+        self.model_label.setText(describe_model(recognizer, name))
+        path = recognizer.checkpoint.path
+        self.model_label.setToolTip(str(path) if path else "a model trained in this session")
         self.draw_tab.set_recognizer(recognizer)
-        self._status_message(f"Using model {recognizer.name} on {recognizer.device_name}")
+        self._status_message(f"Using model {name or recognizer.name} on {recognizer.device_name}")
         self.recognizerChanged.emit(recognizer)
 
     def load_model(self, path: str | Path | None = None, *, fallback: bool = False) -> int:
@@ -288,7 +328,7 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path: str | Path) -> int:
         """Switch to the model in `path` (a dialog tells of a bad file; the current model stays)."""
-        self._settings.setValue(KEY_MODEL_DIR, str(Path(path).resolve().parent))
+        self._remember_folder(prefs.LAST_MODEL_DIR, Path(path))
         return self.load_model(path)
 
     @Slot(int, object)
@@ -296,6 +336,7 @@ class MainWindow(QMainWindow):
         if ticket == self._load_ticket:
             self._busy.hide()
         self.set_recognizer(outcome.recognizer)
+        self._add_recent_model(outcome.recognizer)
         if outcome.notes:
             text = "\n\n".join(outcome.notes)
             if ticket == self._launch_ticket:
@@ -322,13 +363,35 @@ class MainWindow(QMainWindow):
         if self.tabs.currentIndex() == TAB_TRAIN:
             QTimer.singleShot(0, self.ensure_train_tab)
 
+    def recent_models(self) -> list[Path]:
+        """Model files opened before, newest first (those that still exist)."""
+        return [Path(p) for p in prefs.read(self._settings, prefs.RECENT_MODELS) if Path(p).is_file()]
+
+    def _add_recent_model(self, recognizer: Recognizer) -> None:
+        from digitpad.recognizer import bundled_model_path  # torch is in: a model just loaded
+
+        path = recognizer.checkpoint.path
+        if path is None or path.resolve() == bundled_model_path().resolve():
+            return
+        known = [str(p) for p in self.recent_models() if p.resolve() != path.resolve()]
+        prefs.write(self._settings, prefs.RECENT_MODELS, (str(path.resolve()), *known))
+
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_models():
+            action = self.recent_menu.addAction(path.name)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _checked=False, p=path: self.open_model(p))
+        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
     # ------------------------------------------------------------------ images
 
     def open_image(self, path: str | Path) -> bool:
         """Show the picture in `path` on the paper and read it; False (and a dialog) if unreadable."""
         path = Path(path)
-        self._settings.setValue(KEY_IMAGE_DIR, str(path.resolve().parent))
-        image = QImage(str(path))
+        self._remember_folder(prefs.LAST_IMAGE_DIR, path)
+        image = QImage(str(path)) if path.is_file() else QImage()  # a FIFO or a folder is no picture
         if image.isNull():
             self.show_error("Could not open the image", f"{path}: not a readable image file.")
             return False
@@ -343,7 +406,7 @@ class MainWindow(QMainWindow):
         if image.isNull():
             return False
         self.tabs.setCurrentIndex(TAB_DRAW)
-        self.draw_tab.show_image(image, qimage_to_rgba(image))
+        self.draw_tab.show_image(image)
         return True
 
     @Slot(list)
@@ -371,14 +434,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_image_dialog(self) -> None:
-        start = str(self._settings.value(KEY_IMAGE_DIR, str(Path.home())))
+        start = prefs.read(self._settings, prefs.LAST_IMAGE_DIR) or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open Image", start, f"{IMAGE_FILTER};;All files (*)")
         if path:
             self.open_image(path)
 
     @Slot()
     def open_model_dialog(self) -> None:
-        start = str(self._settings.value(KEY_MODEL_DIR, str(Path.home())))
+        start = prefs.read(self._settings, prefs.LAST_MODEL_DIR) or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open Model", start, f"{MODEL_FILTER};;All files (*)")
         if path:
             self.open_model(path)
@@ -386,59 +449,20 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, message: str) -> QMessageBox:
         """A non-blocking error dialog; `errorShown` carries the text (tests watch it)."""
         self.errorShown.emit(message)
-        return self._message_box(QMessageBox.Icon.Critical, title, message)
+        return message_box(self, QMessageBox.Icon.Critical, title, message)
 
     def show_notice(self, message: str) -> QMessageBox:
         """A non-blocking warning dialog; `noticeShown` carries the text."""
         self.noticeShown.emit(message)
-        return self._message_box(QMessageBox.Icon.Warning, "", message)
-
-    def _message_box(self, icon: QMessageBox.Icon, headline: str, message: str) -> QMessageBox:
-        box = QMessageBox(icon, "digitpad", headline or message, QMessageBox.StandardButton.Ok, self)
-        if headline:
-            box.setText(f"<b>{headline}</b>")
-            box.setInformativeText(message)
-        box.setTextFormat(Qt.TextFormat.AutoText)
-        # No narrow, ragged text columns (the labels' object names are QMessageBox's own).
-        box.setStyleSheet(f"QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel "
-                          f"{{ min-width: {MESSAGE_MIN_WIDTH}px; }}")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()  # window-modal, returns at once: nothing blocks the event loop
-        return box
+        return message_box(self, QMessageBox.Icon.Warning, "", message)
 
     @Slot()
-    def show_about(self) -> QDialog:
-        """The About box: version, and the model card (or what the checkpoint says)."""
-        dialog = AboutDialog(self._about_markdown(), self)
+    def show_about(self) -> AboutDialog:
+        """The About box: version, a short summary of the model in use, and its full card a click away."""
+        dialog = AboutDialog(self._recognizer, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
-
-    def _about_markdown(self) -> str:
-        rec = self._recognizer
-        parts = []
-        if rec is not None:
-            acc = f"{rec.test_accuracy:.2%}" if rec.test_accuracy is not None else "unknown"
-            ckpt = rec.checkpoint
-            where = f"`{ckpt.path}`" if ckpt.path else "trained in this session"
-            parts.append(
-                f"## Model in use\n\n- **name:** {rec.name}\n- **architecture:** {rec.arch}\n"
-                f"- **test accuracy:** {acc}\n- **device:** {rec.device_name}\n"
-                f"- **created:** {ckpt.created or '—'}\n- **file:** {where}\n"
-            )
-        card = self._model_card_path()
-        if card is not None:
-            parts.append(card.read_text(encoding="utf-8", errors="replace"))
-        else:
-            parts.append("*No model card found (assets/MODEL_CARD.md).*")
-        return "\n\n".join(parts)
-
-    @staticmethod
-    def _model_card_path() -> Path | None:
-        from digitpad.recognizer import bundled_model_path  # torch is loaded by now
-
-        card = bundled_model_path().parent / MODEL_CARD
-        return card if card.is_file() else None
 
     def _status_message(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_MESSAGE_MS)
@@ -452,7 +476,6 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.ensure_train_tab)  # not while QTabWidget is still switching
         self.draw_tab.set_editing_enabled(on_draw)
         self.paste_action.setEnabled(on_draw)
-        self.open_image_action.setEnabled(True)
 
     def dragEnterEvent(self, event) -> None:
         if any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -464,26 +487,25 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
             event.acceptProposedAction()
 
+    def _remember_folder(self, key: prefs.Key[str], path: Path) -> None:
+        folder = path.resolve().parent
+        if folder.is_dir():
+            prefs.write(self._settings, key, str(folder))
+
     def _restore_settings(self) -> None:
-        geometry = self._settings.value(KEY_GEOMETRY)
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
+        """Window size and layout, pen width: each checked, so a damaged settings file costs only its values."""
+        geometry = prefs.read(self._settings, prefs.WINDOW_GEOMETRY)
+        if not (geometry and self.restoreGeometry(QByteArray(geometry))):
             self.resize(DEFAULT_SIZE)
-        state = self._settings.value(KEY_STATE)
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        pen = self._settings.value(KEY_PEN)
-        if pen is not None:
-            try:
-                self.draw_tab.set_pen_width(float(pen))
-            except (TypeError, ValueError):
-                pass  # a hand-edited settings file: keep the default
+        state = prefs.read(self._settings, prefs.WINDOW_STATE)
+        if state:
+            self.restoreState(QByteArray(state))
+        self.draw_tab.set_pen_width(prefs.read(self._settings, prefs.PEN_WIDTH))
 
     def save_settings(self) -> None:
-        self._settings.setValue(KEY_GEOMETRY, self.saveGeometry())
-        self._settings.setValue(KEY_STATE, self.saveState())
-        self._settings.setValue(KEY_PEN, self.draw_tab.pen_width())
+        prefs.write(self._settings, prefs.WINDOW_GEOMETRY, self.saveGeometry())
+        prefs.write(self._settings, prefs.WINDOW_STATE, self.saveState())
+        prefs.write(self._settings, prefs.PEN_WIDTH, self.draw_tab.pen_width())
         self._settings.sync()
 
     @Slot()
@@ -503,37 +525,75 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-class AboutDialog(QDialog):
-    """Version and the model card, rendered from markdown."""
-
-    def __init__(self, markdown: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("About digitpad")
-        self.resize(620, 560)
-        icon = QLabel(self)
-        icon.setPixmap(app_icon().pixmap(64, 64))
-        title = QLabel(f"<h2 style='margin:0'>digitpad {__version__}</h2>"
-                       "<p>Draw a digit, see what a neural network reads, and retrain it in the same window.</p>"
-                       f"<p>Python {sys.version.split()[0]} · Qt {_qt_version()}</p>", self)
-        title.setWordWrap(True)
-        header = QHBoxLayout()
-        header.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        header.addWidget(title, 1)
-        self.browser = QTextBrowser(self)
-        self.browser.setOpenExternalLinks(True)
-        self.browser.setMarkdown(markdown)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addWidget(self.browser, 1)
-        layout.addWidget(buttons)
+# ---------------------------------------------------------------------------------------- ending
 
 
-def _qt_version() -> str:
-    from PySide6.QtCore import qVersion
+_open_windows: weakref.WeakSet[MainWindow] = weakref.WeakSet()
 
-    return qVersion()
+
+def _end_with_the_program(window: MainWindow) -> None:
+    """However the program ends, the window saves its settings and its threads end before Qt is torn down.
+
+    A QThread destroyed while it runs aborts the process ("QThread: Destroyed while thread ... is
+    still running", exit 134): a script that exits with the window open, or drops the window, hit it.
+    """
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(window.shutdown)
+    thread = window._thread
+    window.destroyed.connect(lambda *_: stop_worker(thread))  # the window object is gone: only the thread is left
+    if not _open_windows:
+        atexit.register(_shutdown_open_windows)
+    _open_windows.add(window)
+
+
+def _shutdown_open_windows() -> None:
+    """At interpreter exit: windows still open shut down, then every worker thread ends."""
+    for window in list(_open_windows):
+        with contextlib.suppress(RuntimeError):  # its C++ object is gone already; stop_all ends its thread
+            window.shutdown()
+    stop_all()
+
+
+class QuitOnSignals(QObject):
+    """Ctrl+C and SIGTERM end the app as closing the window does (settings saved, a run stopped and kept).
+
+    Python runs a signal handler only when the interpreter gets control, and Qt's event loop keeps
+    it in C++: the C-level handler writes to a socket (`signal.set_wakeup_fd`), whose notifier
+    brings Python in to run the handler and act on it.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self._received: list[int] = []
+        self._reader, self._writer = socket.socketpair()
+        for end in (self._reader, self._writer):
+            end.setblocking(False)
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._wake)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno())
+        self._previous = {s: signal.signal(s, self._note) for s in QUIT_SIGNALS}
+
+    def _note(self, signum: int, _frame: object) -> None:
+        self._received.append(signum)
+
+    @Slot()
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            self._reader.recv(64)
+        if self._received:
+            signum = self._received[0]
+            self.restore()
+            self._window.shutdown()
+            QApplication.exit(128 + signum)  # as a shell reports a program ended by this signal
+
+    def restore(self) -> None:
+        """Give the signals back to their previous handlers (the app is ending)."""
+        self._notifier.setEnabled(False)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_fd)
 
 
 class _FirstPaint(QObject):
@@ -582,10 +642,15 @@ def launch(model: str | Path | None = None, device: str = "auto", *, settings: Q
     return window
 
 
-def run_app(model: str | Path | None = None, device: str = "auto") -> int:
-    """The `digitpad` command: open the window and run until it is closed; returns the exit status."""
+def run_app(model: str | Path | None = None, device: str = "auto", *, settings: QSettings | None = None) -> int:
+    """The `digitpad` command: open the window and run until it is closed; returns the exit status.
+
+    Ctrl+C and SIGTERM quit as closing the window does, with status 130 and 143.
+    """
     app = create_application()
-    window = launch(model, device)
+    window = launch(model, device, settings=settings)
+    quit_on_signals = QuitOnSignals(window)
     status = app.exec()
-    del window
+    quit_on_signals.restore()
+    window.shutdown()
     return status

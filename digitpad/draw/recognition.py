@@ -14,12 +14,18 @@ from __future__ import annotations
 import threading
 import traceback
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from digitpad.workers import start_service, stop
-from trainer.errors import CheckpointError, DataError, NothingDrawnError
+from trainer.errors import CheckpointError, ConfigError, DataError, NothingDrawnError
+
+if TYPE_CHECKING:
+    from digitpad.recognizer import Recognizer
 
 THREAD_NAME = "digitpad-recognition"
 SHUTDOWN_WAIT_MS = 30_000  # closing waits this long at most for a load (torch import) or inference to end
@@ -33,14 +39,8 @@ _threads_configured = False
 class LoadOutcome:
     """A loaded recognizer and what the user should be told about how it was chosen."""
 
-    recognizer: object                              # digitpad.recognizer.Recognizer
-    notes: list[str] = field(default_factory=list)  # e.g. "CUDA is not available: using the CPU"
-
-
-def cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
+    recognizer: Recognizer
+    notes: list[str] = field(default_factory=list)  # e.g. "CUDA is not available: using the CPU instead"
 
 
 def _configure_threads() -> None:
@@ -60,13 +60,15 @@ def load_recognizer(path: str | Path | None, device: str = "auto", fallback: boo
     loaded raises CheckpointError, or with `fallback` loads the bundled model with a note.
     """
     from digitpad.recognizer import Recognizer  # imports torch: slow, so only here
+    from trainer.devices import choose_device
 
     _configure_threads()
-    notes: list[str] = []
-    if device == "cuda" and not cuda_available():
-        notes.append("CUDA was requested (--device cuda) but is not available on this machine "
-                     "(no NVIDIA GPU or driver, or a CPU-only PyTorch build): using the CPU instead.")
-        device = "cpu"
+    try:
+        choice = choose_device(device, fallback=True)
+    except ConfigError as exc:
+        raise CheckpointError(str(exc)) from exc
+    notes = [f"--device {device}: {choice.note}."] if choice.note else []
+    device = choice.device
     try:
         return LoadOutcome(Recognizer.load(path, device=device), notes)
     except (CheckpointError, ValueError) as exc:
@@ -81,14 +83,19 @@ def load_recognizer(path: str | Path | None, device: str = "auto", fallback: boo
     return LoadOutcome(recognizer, notes)
 
 
+class Kind(Enum):
+    STROKES = "strokes"   # payload: a list of (n, 2) arrays in paper units
+    IMAGE = "image"       # payload: a file path or an (H, W, 4) uint8 RGBA array
+
+
 @dataclass(frozen=True)
 class Request:
     """One thing to recognize: strokes (paper units) or an image source, with the model to use."""
 
     seq: int
-    recognizer: object
-    kind: str        # "strokes" | "image"
-    payload: object
+    recognizer: Recognizer
+    kind: Kind
+    payload: list[np.ndarray] | str | np.ndarray
 
 
 class RecognitionWorker(QObject):
@@ -132,7 +139,7 @@ class RecognitionWorker(QObject):
         if request is None:  # an earlier wake already took it
             return
         try:
-            if request.kind == "strokes":
+            if request.kind is Kind.STROKES:
                 prediction = request.recognizer.predict_strokes(request.payload)
             else:
                 prediction = request.recognizer.predict_image(request.payload)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from digitpad.draw.canvas import DrawingCanvas
 from digitpad.draw.drawing import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH
-from digitpad.draw.recognition import RecognitionWorker, Request
+from digitpad.draw.recognition import Kind, RecognitionWorker, Request
 from digitpad.draw.views import DigitDisplay, PixelView, ProbabilityBars, percent
 from trainer.sizes import IMAGE_SIZE
 
@@ -259,9 +259,9 @@ class DrawTab(QWidget):
         image = self.canvas.shown_image()
         self._seq += 1
         if image is not None:
-            request = Request(self._seq, self._recognizer, "image", image.source)
+            request = Request(self._seq, self._recognizer, Kind.IMAGE, image.source)
         else:
-            request = Request(self._seq, self._recognizer, "strokes", self.canvas.strokes())
+            request = Request(self._seq, self._recognizer, Kind.STROKES, self.canvas.strokes())
         self._worker.submit(request)
 
     @Slot()
