@@ -21,8 +21,10 @@ from torch import nn
 
 from trainer.checkpoint import Checkpoint, build_model, load_model
 from trainer.data import MNIST_MEAN, MNIST_STD
-from trainer.errors import CheckpointError
-from trainer.preprocess import MNIST_SIZE, Strokes, image_to_mnist, strokes_to_mnist
+from trainer.devices import describe_device, resolve_device
+from trainer.errors import CheckpointError, DataError
+from trainer.preprocess import Strokes, image_to_mnist, strokes_to_mnist
+from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
 
 BUNDLED_MODEL_NAME = "digitnet.pt"
 # A checkout or editable install reads <repo>/assets; a wheel installs assets/ under <prefix>/share/digitpad.
@@ -110,12 +112,8 @@ class Recognizer:
 
     @property
     def device_name(self) -> str:
-        """"CPU", or the accelerator's name (e.g. "NVIDIA H100 80GB HBM3")."""
-        if self.device.type == "cuda":
-            return torch.cuda.get_device_name(self.device)
-        if self.device.type == "mps":
-            return "Apple MPS"
-        return "CPU"
+        """"CPU", "Apple MPS", or the CUDA device's name (e.g. "NVIDIA H100 80GB HBM3")."""
+        return describe_device(self.device)
 
     def __repr__(self) -> str:
         return f"Recognizer(name={self.name!r}, arch={self.arch!r}, device={self.device_name!r})"
@@ -133,23 +131,24 @@ class Recognizer:
     def predict_mnist_image(self, image: np.ndarray) -> Prediction:
         """Read an already-preprocessed (28, 28) float image in [0, 1], ink = 1."""
         image = np.ascontiguousarray(image, dtype=np.float32)
-        if image.shape != (MNIST_SIZE, MNIST_SIZE):
+        if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"expected a (28, 28) image, got {image.shape}")
-        x = torch.from_numpy(image).to(self.device).view(1, 1, MNIST_SIZE, MNIST_SIZE)
+        x = torch.from_numpy(image).to(self.device).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
         probs = self._probabilities(x)[0].astype(np.float64)
         probs /= probs.sum()  # exact sum to 1 in float64
         return Prediction(digit=int(probs.argmax()), probabilities=probs, image=image)
 
     def predict_batch(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
-        """(N, 28, 28) uint8 MNIST-format images -> (N, 10) float32 probabilities; no re-centering."""
-        if isinstance(images, np.ndarray) and not images.flags.writeable:
-            images = images.copy()  # torch refuses to wrap read-only memory (e.g. a memory-mapped dataset)
-        batch = torch.as_tensor(images)
-        if batch.dim() != 3 or tuple(batch.shape[1:]) != (MNIST_SIZE, MNIST_SIZE):
-            raise ValueError(f"expected (N, 28, 28) images, got {tuple(batch.shape)}")
-        out = np.empty((batch.shape[0], 10), dtype=np.float32)
+        """(N, 28, 28) MNIST-format images -> (N, 10) float32 probabilities; no re-centering.
+
+        uint8 images are read in [0, 255], float images in [0, 1] (like `Prediction.image`); ink is
+        bright in both. The caller's array is never modified. Other dtypes, shapes, values out of
+        range or NaN raise DataError.
+        """
+        batch, scale = _checked_batch(images)
+        out = np.empty((batch.shape[0], NUM_CLASSES), dtype=np.float32)
         for start in range(0, batch.shape[0], BATCH_CHUNK):
-            chunk = batch[start : start + BATCH_CHUNK].to(self.device, torch.float32).div_(255.0)
+            chunk = batch[start : start + BATCH_CHUNK].to(self.device, torch.float32) / scale  # a new tensor
             out[start : start + len(chunk)] = self._probabilities(chunk.unsqueeze(1))
         return out
 
@@ -160,19 +159,21 @@ class Recognizer:
             return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" = CUDA when available, else CPU; an explicit device must exist (ValueError otherwise)."""
-    if isinstance(device, torch.device):
-        dev = device
-    elif device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        try:
-            dev = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda or mps") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but CUDA is not available on this machine")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device 'mps' requested but MPS is not available on this machine")
-    return dev
+def _checked_batch(images: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The images as a tensor (sharing the caller's memory: never written) and the value of full ink."""
+    if isinstance(images, np.ndarray) and not images.flags.writeable:
+        images = images.copy()  # torch refuses to wrap read-only memory (e.g. a memory-mapped dataset)
+    batch = images if isinstance(images, torch.Tensor) else torch.as_tensor(np.asarray(images))
+    if batch.dim() != 3 or tuple(batch.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE):
+        raise DataError(f"expected (N, {IMAGE_SIZE}, {IMAGE_SIZE}) images, got shape {tuple(batch.shape)}")
+    if batch.dtype == torch.uint8:
+        return batch, 255.0
+    if not batch.is_floating_point():
+        raise DataError(f"expected uint8 images in [0, 255] or float images in [0, 1], got dtype {batch.dtype}")
+    if batch.numel():
+        if torch.isnan(batch).any():
+            raise DataError("the images hold NaN values")
+        low, high = float(batch.min()), float(batch.max())
+        if low < 0 or high > 1:
+            raise DataError(f"float images must be in [0, 1] (uint8 ones in [0, 255]); these range from {low:g} to {high:g}")
+    return batch, 1.0

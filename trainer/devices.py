@@ -75,8 +75,8 @@ def choose_device(name: str | torch.device = "auto", *, fallback: bool = False) 
     if missing is None:
         return DeviceChoice(_with_index(device) if device.type == "cuda" else device)
     if fallback:
-        return DeviceChoice(torch.device("cpu"), f"{missing}: using the CPU instead")
-    raise ConfigError(f"{missing}; use --device auto or --device cpu")
+        return DeviceChoice(torch.device("cpu"), f"device {text!r} was asked for, but {missing}: using the CPU instead")
+    raise ConfigError(f"device {text!r} was asked for, but {missing}; use --device auto or --device cpu")
 
 
 def _auto_device() -> torch.device:
@@ -96,15 +96,12 @@ def _unavailable_reason(device: torch.device) -> str | None:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-            return (
-                f"device {str(device)!r} was asked for, but PyTorch sees no CUDA GPU here "
-                f"(torch {torch.__version__}, {build})"
-            )
+            return f"CUDA is not available on this machine (PyTorch sees no CUDA GPU; torch {torch.__version__}, {build})"
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            return f"device {str(device)!r} does not exist: this machine has {count} CUDA device(s)"
+            return f"it does not exist: this machine has {count} CUDA device(s)"
     if device.type == "mps" and not mps_available():
-        return "device 'mps' was asked for, but Apple MPS is not available here"
+        return "Apple MPS is not available on this machine"
     return None
 
 

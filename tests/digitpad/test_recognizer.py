@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from digitpad.recognizer import Prediction, Recognizer, bundled_model_path, resolve_device
+from digitpad.recognizer import Prediction, Recognizer, bundled_model_path
 from trainer.checkpoint import make_checkpoint, save_checkpoint
-from trainer.errors import CheckpointError, NothingDrawnError
+from trainer.devices import resolve_device
+from trainer.errors import CheckpointError, DataError, NothingDrawnError
 from trainer.models import create_model
 from trainer.preprocess import image_to_mnist, strokes_to_mnist, to_uint8
 
@@ -123,6 +124,34 @@ def test_predict_batch_reads_mnist_images_as_they_are(rec):
 def test_predict_batch_rejects_other_shapes(rec):
     with pytest.raises(ValueError, match="28, 28"):
         rec.predict_batch(np.zeros((3, 32, 32), np.uint8))
+
+
+def test_predict_batch_reads_a_predictions_own_image_without_changing_it(bundled):
+    p = bundled.predict_strokes(SEVEN)
+    before = p.image.copy()
+    probs = bundled.predict_batch(p.image[None])  # float in [0, 1], as Prediction.image is
+    assert np.array_equal(p.image, before)  # the caller's array is untouched
+    assert p.digit == 7 and probs[0].argmax() == 7
+    np.testing.assert_allclose(probs[0], p.probabilities, atol=1e-5)
+    as_uint8 = bundled.predict_batch(to_uint8(p.image)[None])  # the same digit as uint8 in [0, 255]
+    assert as_uint8[0].argmax() == 7
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((2, 28, 28), np.int64), "dtype"),
+        (np.zeros((2, 28, 28), bool), "dtype"),
+        (np.full((2, 28, 28), 255.0, np.float32), r"in \[0, 1\]"),  # float pixels in uint8's range
+        (np.full((2, 28, 28), -0.5, np.float32), r"in \[0, 1\]"),
+        (np.full((2, 28, 28), np.nan, np.float32), "NaN"),
+        (np.zeros((28, 28), np.uint8), "got shape"),
+        (np.zeros((2, 1, 28, 28), np.uint8), "got shape"),
+    ],
+)
+def test_predict_batch_says_what_is_wrong_with_bad_images(rec, images, message):
+    with pytest.raises(DataError, match=message):
+        rec.predict_batch(images)
 
 
 def test_normalization_comes_from_the_checkpoint(tmp_path):
