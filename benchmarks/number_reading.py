@@ -1,0 +1,127 @@
+"""How well does `predict_number` split and read numbers written by people it never saw? Prints tables.
+
+Numbers are composed from real pen digits of the HELD-OUT writers (trainer.pendigits.HELDOUT_WRITERS):
+one writer per number, 2, 3, 4 and 6 digits at a common height +-8% on a wobbly baseline, in paper units
+(digitpad.numbers.compose). Two spacings: spaced (gaps 8-45% of the digit height) and tight (-5% to 15%).
+For each judge (with the "one digit" model, and the size prior alone):
+  segmentation: the groups are exactly each digit's strokes;
+  string: the text is right, beside "alone": every digit of the number is right when read by itself
+  (predict_strokes), the product of the single-digit accuracies for exactly these digits;
+  single digits kept whole: every held-out pen digit through predict_number gives one digit;
+  latency p50/p95 of predict_number on 4-digit numbers, one CPU thread.
+Seeded: the same command prints the same accuracies.
+
+    .venv/bin/python benchmarks/number_reading.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # run as a script from a checkout
+
+from digitpad.numbers.compose import SPACED, TIGHT, random_numbers  # noqa: E402
+from digitpad.numbers.onedigit import load_onedigit  # noqa: E402
+from digitpad.numbers.segment import OneDigitJudge, PriorJudge  # noqa: E402
+from digitpad.numbers.strokes import read_strokes  # noqa: E402
+from digitpad.recognizer import Recognizer  # noqa: E402
+from trainer.pendigits import load_pendigits, split_by_writer  # noqa: E402
+
+LENGTHS = (2, 3, 4, 6)
+SPACINGS = {"spaced": SPACED, "tight": TIGHT}
+LATENCY_WARMUP = 20
+LATENCY_RUNS = 300
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--numbers", type=int, default=500, help="numbers per length and spacing (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    p.add_argument("--onedigit", type=Path, default=None, help="'one digit' model (default: assets/onedigit.json)")
+    p.add_argument("--writers", choices=("heldout", "train"), default="heldout",
+                   help="whose digits to compose: held-out writers (the measure) or training writers (tuning)")
+    p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
+    return p.parse_args(argv)
+
+
+def judges(path: Path | None) -> dict:
+    model = load_onedigit(None if path is None else str(path))
+    out = {} if model is None else {"one-digit model": OneDigitJudge(model)}
+    return {**out, "size prior only": PriorJudge()}
+
+
+def alone_correct(rec: Recognizer, number) -> bool:
+    """Every digit of the number read right by itself (predict_strokes on its own strokes)."""
+    return all(rec.predict_strokes([number.strokes[i] for i in group]).digit == label
+               for group, label in zip(number.groups, number.labels, strict=True))
+
+
+def accuracy_table(rec: Recognizer, digits, rng: np.random.Generator, count: int, judge_map: dict) -> None:
+    print("| spacing | digits | numbers | judge | segmentation | string | digits read alone |")
+    print("|---|---|---|---|---|---|---|")
+    for spacing, gaps in SPACINGS.items():
+        for length in LENGTHS:
+            numbers = random_numbers(digits, rng, count, length, gaps)
+            alone = np.mean([alone_correct(rec, n) for n in numbers])
+            for name, judge in judge_map.items():
+                readings = [read_strokes(rec, n.strokes, judge) for n in numbers]
+                seg = np.mean([r.groups == n.groups for r, n in zip(readings, numbers, strict=True)])
+                text = np.mean([r.text == n.text for r, n in zip(readings, numbers, strict=True)])
+                print(f"| {spacing} | {length} | {count} | {name} | {seg:.2%} | {text:.2%} | {alone:.2%} |", flush=True)
+
+
+def single_digit_table(rec: Recognizer, digits, judge_map: dict) -> None:
+    multi = [d for d in digits if len(d.strokes) > 1]
+    print("\n| judge | single digits kept whole | of them multi-stroke | read right |")
+    print("|---|---|---|---|")
+    for name, judge in judge_map.items():
+        readings = [read_strokes(rec, d.strokes, judge) for d in digits]
+        whole = np.mean([len(r) == 1 for r in readings])
+        whole_multi = np.mean([len(r) == 1 for r, d in zip(readings, digits, strict=True) if len(d.strokes) > 1])
+        right = np.mean([r.text == str(d.label) for r, d in zip(readings, digits, strict=True)])
+        print(f"| {name} | {whole:.2%} of {len(digits)} | {whole_multi:.2%} of {len(multi)} | {right:.2%} |", flush=True)
+
+
+def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict) -> None:
+    numbers = random_numbers(digits, rng, LATENCY_RUNS, 4, TIGHT)
+    print("\n| judge | 4-digit number p50 | p95 | strokes per number (mean) |")
+    print("|---|---|---|---|")
+    for name, judge in judge_map.items():
+        for n in numbers[:LATENCY_WARMUP]:
+            read_strokes(rec, n.strokes, judge)
+        times = []
+        for n in numbers:
+            start = time.perf_counter()
+            read_strokes(rec, n.strokes, judge)
+            times.append((time.perf_counter() - start) * 1000)
+        strokes = np.mean([len(n.strokes) for n in numbers])
+        print(f"| {name} | {np.percentile(times, 50):.1f} ms | {np.percentile(times, 95):.1f} ms | {strokes:.1f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    train, heldout = split_by_writer(load_pendigits(args.pendigits))
+    digits = heldout if args.writers == "heldout" else train
+    rec = Recognizer.load(device="cpu")
+    judge_map = judges(args.onedigit)
+    print(f"{args.writers} writers' pen digits ({len(digits)}), model {rec.name}, torch threads 1, "
+          f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()})\n")
+    rng = np.random.default_rng(args.seed)
+    accuracy_table(rec, digits, rng, args.numbers, judge_map)
+    single_digit_table(rec, digits, judge_map)
+    latency_table(rec, digits, rng, judge_map)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

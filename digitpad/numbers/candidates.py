@@ -1,0 +1,108 @@
+"""Candidate digits: runs of consecutive pieces (strokes in writing order, or image components left to right).
+
+One digit's strokes are almost always written one after another, so a digit is a run of consecutive
+pieces; the dynamic program (segment.py) picks the runs. Each candidate gets geometric features that
+say how much it looks like one whole digit next to its neighbours, measured in units of the number's
+typical digit height, so neither the paper's size nor the writing's size matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_PIECES = 4        # a digit is at most this many strokes (pen digits: 1-3; a 4 or 5 with a flourish: 4)
+NO_NEIGHBOUR_GAP = 1.0  # signed gap (digit heights) recorded when a candidate has no neighbour on that side
+GAP_CLIP = 1.0        # signed gaps are clipped to +-GAP_CLIP digit heights: further away says nothing more
+MIN_REF = 1e-6        # a drawing with no height and no width (one dot) is measured in these units
+
+# Names of the columns of candidate_features(), in order (the "one digit" model stores them to check).
+GEOMETRY_FEATURES = (
+    "height", "width", "log_aspect", "pieces", "gap_prev", "gap_next", "contain_prev", "contain_next",
+    "inner_gap", "first", "last",
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Pieces start..stop-1 (in piece order) taken as one digit."""
+
+    start: int
+    stop: int
+
+    @property
+    def pieces(self) -> range:
+        return range(self.start, self.stop)
+
+
+def stroke_boxes(strokes: Sequence[np.ndarray]) -> np.ndarray:
+    """(n, 4) boxes (left, top, right, bottom) of (m, 2) point arrays."""
+    return np.array([[*s.min(axis=0), *s.max(axis=0)] for s in strokes], dtype=np.float64).reshape(-1, 4)
+
+
+def enumerate_candidates(count: int, max_pieces: int = MAX_PIECES) -> list[Candidate]:
+    """Every run of 1..max_pieces consecutive pieces out of `count`, ordered by where it ends."""
+    return [Candidate(start, stop) for stop in range(1, count + 1) for start in range(max(0, stop - max_pieces), stop)]
+
+
+def reference_height(boxes: np.ndarray) -> float:
+    """The number's typical digit height: the median height of the clusters of x-overlapping pieces.
+
+    Clusters stand in for digits before any digit is known: spaced digits are one cluster each, touching
+    ones merge sideways but keep a digit's height. A drawing with no height (a dash) is measured by its width.
+    """
+    order = np.argsort(boxes[:, 0], kind="stable")
+    heights, top, bottom, right = [], np.inf, -np.inf, -np.inf
+    for left_, top_, right_, bottom_ in boxes[order]:
+        if left_ > right and np.isfinite(right):
+            heights.append(bottom - top)
+            top, bottom = np.inf, -np.inf
+        top, bottom, right = min(top, top_), max(bottom, bottom_), max(right, right_)
+    heights.append(bottom - top)
+    ref = float(np.median(heights))
+    if ref <= MIN_REF:
+        ref = float(np.ptp(boxes[:, [0, 2]]))
+    return max(ref, MIN_REF)
+
+
+def union_box(boxes: np.ndarray) -> np.ndarray:
+    return np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
+
+
+def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: float) -> np.ndarray:
+    """(len(candidates), len(GEOMETRY_FEATURES)) float64: each candidate's shape and its neighbours' distance."""
+    out = np.empty((len(candidates), len(GEOMETRY_FEATURES)))
+    count = len(boxes)
+    for row, cand in enumerate(candidates):
+        box = union_box(boxes[cand.start : cand.stop])
+        width, height = (box[2] - box[0]) / ref, (box[3] - box[1]) / ref
+        gap_prev, contain_prev = _neighbour(box, boxes[cand.start - 1], ref) if cand.start > 0 else (NO_NEIGHBOUR_GAP, 0)
+        gap_next, contain_next = _neighbour(box, boxes[cand.stop], ref) if cand.stop < count else (NO_NEIGHBOUR_GAP, 0)
+        out[row] = (
+            height, width, np.log((width + 0.05) / (height + 0.05)), cand.stop - cand.start,
+            gap_prev, gap_next, contain_prev, contain_next, _inner_gap(boxes[cand.start : cand.stop]) / ref,
+            cand.start == 0, cand.stop == count,
+        )
+    return out
+
+
+def _neighbour(box: np.ndarray, other: np.ndarray, ref: float) -> tuple[float, float]:
+    """(signed horizontal gap in digit heights, negative = overlap; share of the narrower box's width overlapped)."""
+    gap = max(box[0], other[0]) - min(box[2], other[2])
+    narrower = min(box[2] - box[0], other[2] - other[0])
+    contained = min(1.0, max(0.0, -gap) / narrower) if narrower > 0 else float(gap <= 0)
+    return float(np.clip(gap / ref, -GAP_CLIP, GAP_CLIP)), contained
+
+
+def _inner_gap(boxes: np.ndarray) -> float:
+    """The widest horizontal gap between a candidate's own pieces (0 when their x-extents chain together)."""
+    if len(boxes) < 2:
+        return 0.0
+    order = np.argsort(boxes[:, 0], kind="stable")
+    widest, right = 0.0, boxes[order[0], 2]
+    for left_, _, right_, _ in boxes[order[1:]]:
+        widest = max(widest, left_ - right)
+        right = max(right, right_)
+    return float(widest)

@@ -1,0 +1,132 @@
+"""Recognition-guided segmentation: score every candidate digit, keep the best sequence by dynamic programming.
+
+Pieces (strokes in writing order, or image components left to right) are split into runs of consecutive
+pieces. Every candidate run is rendered and read in ONE batch by the ten-class model; a judge turns what
+it read plus the candidate's geometry into a log-score, and the dynamic program picks the runs whose
+scores sum highest. Judges:
+- `OneDigitJudge`: log P(one whole digit) from the "one digit" model (onedigit.py) plus the class log-probability;
+- `PriorJudge`: the class log-probability plus a light prior on height and width (no extra model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from digitpad.numbers.candidates import (
+    GEOMETRY_FEATURES,
+    Candidate,
+    candidate_features,
+    enumerate_candidates,
+    reference_height,
+    union_box,
+)
+from digitpad.numbers.onedigit import OneDigitModel, feature_matrix, load_onedigit
+from digitpad.numbers.reading import NumberReading
+from digitpad.recognizer import Prediction, Recognizer
+
+# PriorJudge: a digit's height is about the number's typical height (log-normal, this spread), and a digit
+# is rarely wider than WIDE digit heights; a candidate that overlaps a neighbour sideways is probably a fragment.
+HEIGHT_SPREAD = 0.35
+WIDE = 1.1
+WIDE_PENALTY = 4.0
+CONTAIN_PENALTY = 3.0
+CLASS_WEIGHT = 1.0   # OneDigitJudge: weight of log P(class) beside log P(one whole digit)
+
+Render = Callable[[Candidate], np.ndarray]  # a candidate -> its (28, 28) float image, ink = 1
+
+
+@dataclass
+class CandidateTable:
+    """Everything known about a drawing's candidates; the judges and the model's training read it."""
+
+    boxes: np.ndarray               # (pieces, 4) left, top, right, bottom
+    candidates: list[Candidate]
+    images: np.ndarray              # (candidates, 28, 28) float32 in [0, 1]
+    probs: np.ndarray               # (candidates, 10) float32 class probabilities
+    geometry: np.ndarray            # (candidates, len(GEOMETRY_FEATURES))
+
+
+def candidate_table(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: int) -> CandidateTable:
+    """Render and read every candidate (one predict_batch call) and measure its geometry."""
+    candidates = enumerate_candidates(len(boxes), max_pieces)
+    images = np.stack([render(c) for c in candidates]).astype(np.float32)
+    probs = rec.predict_batch(images * np.float32(255.0))  # float input: the exact path of predict_strokes
+    geometry = candidate_features(boxes, candidates, reference_height(boxes))
+    return CandidateTable(boxes, candidates, images, probs, geometry)
+
+
+class PriorJudge:
+    """log P(class) + a light size prior: the segmentation the issue started from, without a second model."""
+
+    name = "prior"
+
+    def __call__(self, table: CandidateTable) -> np.ndarray:
+        geo = {name: table.geometry[:, k] for k, name in enumerate(GEOMETRY_FEATURES)}
+        size = -0.5 * (np.log(np.maximum(geo["height"], 0.02)) / HEIGHT_SPREAD) ** 2
+        wide = -WIDE_PENALTY * np.maximum(geo["width"] - WIDE, 0.0)
+        contain = -CONTAIN_PENALTY * (geo["contain_prev"] + geo["contain_next"])
+        return np.log(np.maximum(table.probs.max(axis=1), 1e-9)) + size + wide + contain
+
+
+class OneDigitJudge:
+    """log P(one whole digit) from the "one digit" model, plus CLASS_WEIGHT * log P(class)."""
+
+    name = "onedigit"
+
+    def __init__(self, model: OneDigitModel, class_weight: float = CLASS_WEIGHT) -> None:
+        self.model = model
+        self.class_weight = class_weight
+
+    def __call__(self, table: CandidateTable) -> np.ndarray:
+        whole = self.model.log_probability(feature_matrix(table.geometry, table.probs))
+        return whole + self.class_weight * np.log(np.maximum(table.probs.max(axis=1), 1e-9))
+
+
+def default_judge() -> PriorJudge | OneDigitJudge:
+    """The bundled "one digit" model's judge, or the prior alone when the model file is missing."""
+    model = load_onedigit()
+    return PriorJudge() if model is None else OneDigitJudge(model)
+
+
+def best_runs(count: int, candidates: Sequence[Candidate], scores: np.ndarray) -> list[int]:
+    """Indices of the candidates that cover pieces 0..count-1 exactly once with the highest total score."""
+    best = np.full(count + 1, -np.inf)
+    best[0] = 0.0
+    back = np.full(count + 1, -1)
+    for k, cand in enumerate(candidates):  # ordered by stop, so best[cand.start] is final when needed
+        total = best[cand.start] + scores[k]
+        if total > best[cand.stop]:
+            best[cand.stop], back[cand.stop] = total, k
+    chosen, stop = [], count
+    while stop > 0:
+        chosen.append(int(back[stop]))
+        stop = candidates[back[stop]].start
+    return chosen[::-1]
+
+
+def read_pieces(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: int,
+                judge: Callable[[CandidateTable], np.ndarray] | None = None,
+                piece_ids: Sequence[int] | None = None) -> NumberReading:
+    """Segment and read pieces with `judge` (default_judge()); groups name pieces by `piece_ids` (default 0..n-1)."""
+    table = candidate_table(rec, boxes, render, max_pieces)
+    scores = (judge or default_judge())(table)
+    chosen = best_runs(len(boxes), table.candidates, scores)
+    chosen.sort(key=lambda k: _centre_x(boxes, table.candidates[k]))  # left to right, whatever the writing order
+    ids = list(range(len(boxes))) if piece_ids is None else list(piece_ids)
+    digits, groups, out_boxes = [], [], []
+    for k in chosen:
+        probs = table.probs[k].astype(np.float64)
+        probs /= probs.sum()
+        digits.append(Prediction(digit=int(probs.argmax()), probabilities=probs, image=table.images[k]))
+        groups.append([ids[i] for i in table.candidates[k].pieces])
+        out_boxes.append(tuple(float(v) for v in union_box(boxes[table.candidates[k].start : table.candidates[k].stop])))
+    confidence = float(np.exp(min(0.0, float(sum(scores[k] for k in chosen)))))
+    return NumberReading(digits=digits, groups=groups, boxes=out_boxes, confidence=confidence)
+
+
+def _centre_x(boxes: np.ndarray, cand: Candidate) -> float:
+    box = union_box(boxes[cand.start : cand.stop])
+    return float(box[0] + box[2]) / 2
