@@ -10,8 +10,7 @@ import argparse
 import sys
 
 from digitpad import __version__
-
-DEVICES = ("auto", "cpu", "cuda")
+from trainer.devices import DEVICE_HELP, device_arg
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="PATH", default=None,
                         help="checkpoint (.pt) to start with (default: the bundled assets/digitnet.pt; "
                              "a file that cannot be loaded is reported and the bundled model is used)")
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="where the model runs: auto = CUDA when available, else CPU; cuda without "
-                             "CUDA falls back to the CPU with a message (default: auto)")
+    parser.add_argument("--device", type=device_arg, default="auto",
+                        help=f"where the model runs: {DEVICE_HELP}; one this machine lacks falls back to "
+                             "the CPU with a message (default: auto)")
     parser.add_argument("--version", action="version", version=f"digitpad {__version__}")
     return parser
 

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from trainer.devices import DEVICE_HELP, device_arg
 from trainer.errors import CheckpointError, DigitpadError
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -25,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="+", type=Path, help="image files, one digit each")
     parser.add_argument("--model", type=Path, default=None,
                         help="checkpoint to use (default: the bundled assets/digitnet.pt)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when available, else CPU), cpu, cuda or mps (default: auto)")
+    parser.add_argument("--device", type=device_arg, default="auto",
+                        help=f"{DEVICE_HELP}; one this machine lacks falls back to the CPU with a note (default: auto)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     return parser
 
@@ -39,9 +40,13 @@ def run_predict(argv: list[str]) -> int:
         return int(exc.code or 0)
     # Imported here so that `digitpad predict --help` stays instant (torch is slow to import).
     from digitpad.recognizer import Recognizer
+    from trainer.devices import choose_device
 
     try:
-        rec = Recognizer.load(args.model, device=args.device)
+        choice = choose_device(args.device, fallback=True)  # like the app: no CUDA here -> the CPU, with a note
+        if choice.note:
+            print(f"digitpad predict: note: {choice.note}", file=sys.stderr)
+        rec = Recognizer.load(args.model, device=choice.device)
     except (CheckpointError, ValueError) as exc:
         print(f"digitpad predict: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

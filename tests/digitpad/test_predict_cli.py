@@ -106,3 +106,26 @@ def test_predicting_never_imports_qt(model_file, files):
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(str(good))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_falls_back_to_the_cpu_with_a_note_like_the_app(model_file, files, capsys):
+    good, _, _ = files
+    assert run_predict([str(good), "--model", str(model_file), "--device", "cuda"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(str(good))  # the file was still read
+    assert err.startswith("digitpad predict: note: ") and "using the CPU" in err and len(err.splitlines()) == 1
+
+
+def test_every_command_line_offers_the_same_devices(capsys):
+    from digitpad.cli import build_parser as app_parser
+    from trainer.cli import main as train_main
+
+    assert run_predict(["x.png", "--device", "tpu"]) == 2
+    assert "invalid choice: 'tpu'" in capsys.readouterr().err
+    assert app_parser().parse_args(["--device", "cuda:1"]).device == "cuda:1"
+    with pytest.raises(SystemExit):
+        app_parser().parse_args(["--device", "tpu"])
+    with pytest.raises(SystemExit):
+        train_main(["--device", "tpu"])
+    assert capsys.readouterr().err.count("invalid choice: 'tpu' (choose from auto, cpu, cuda, cuda:N, mps)") == 2
