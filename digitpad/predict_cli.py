@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -69,6 +70,10 @@ def _predict_one(rec, path: Path) -> dict:
         message = _one_line(str(exc))
         if str(path) not in message:
             message = f"{path}: {message}"
+        print(f"digitpad predict: error: {message}", file=sys.stderr)
+        return {"file": str(path), "error": message}
+    if not all(math.isfinite(p) for p in pred.probabilities):  # a model that overflows: JSON has no NaN
+        message = f"{path}: the model gave non-finite probabilities (its weights are out of range)"
         print(f"digitpad predict: error: {message}", file=sys.stderr)
         return {"file": str(path), "error": message}
     return {

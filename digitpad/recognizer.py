@@ -11,6 +11,7 @@ checkpoint. No Qt here: the GUI, the CLI and scripts all use this module.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ class Recognizer:
     def load(cls, path: str | Path | None = None, device: str | torch.device = "auto") -> Recognizer:
         """Load a checkpoint (None = the bundled model). Any failure raises CheckpointError; no code runs."""
         path = Path(path) if path is not None else bundled_model_path()
-        if not path.is_file():
+        if not path.exists():  # a directory, a FIFO, a huge file: the loader says what is wrong with it
             hint = " (the bundled model is missing: reinstall digitpad, or train one as the README shows)" \
                 if path == bundled_model_path() else ""
             raise CheckpointError(f"{path}: no such model file{hint}")
@@ -94,6 +95,17 @@ class Recognizer:
         """A recognizer for an in-memory checkpoint (e.g. one just trained)."""
         dev = resolve_device(device)
         return cls(build_model(ckpt, device=dev), ckpt, dev)
+
+    def personalized(self, examples: Iterable[Any]) -> Recognizer:
+        """A new recognizer adapted to one person's digits: (strokes, label) pairs or personal Examples.
+
+        Only the model's last layer is refitted (see digitpad.personal.adapt), so the result saves as a
+        normal checkpoint (``.checkpoint``). Deterministic; this recognizer is left unchanged; no examples
+        give a recognizer that predicts exactly like this one.
+        """
+        from digitpad.personal.adapt import personalize  # torch-heavy work only when asked for
+
+        return Recognizer.from_checkpoint(personalize(self, examples), device=self.device)
 
     # ------------------------------------------------------------------ description
 
