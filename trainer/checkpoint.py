@@ -404,6 +404,8 @@ def _show(value) -> str:
         return repr(value)
     if isinstance(value, int):
         return str(value) if abs(value) < 10**30 else f"an integer of {value.bit_length()} bits"
+    if isinstance(value, (list, tuple)) and len(value) <= 8 and all(_is_short_scalar(v) for v in value):
+        return brief(repr(list(value)), MAX_NAME_SHOWN)
     if isinstance(value, (list, tuple, dict, Mapping)):
         return f"a {type(value).__name__} of {len(value)} items"
     return f"a {type(value).__name__}"
@@ -457,13 +459,13 @@ def _whole_in(value, low: int, high: int) -> bool:
 
 def _checked_hparams(hparams: Mapping, notes: list[str]) -> dict:
     """hparams as read, unless too big or too deep to show; a seed torch cannot take is dropped."""
-    problem = _metadata_problem(hparams, [MAX_METADATA_NODES], 0)
-    if problem:
-        notes.append(f"the training settings were ignored: {problem}")
-        return {}
     out = dict(hparams)
     if "seed" in out and not _whole_in(out["seed"], 0, MAX_SEED):
         notes.append(f"the training seed {_show(out.pop('seed'))} was ignored: not a whole number from 0 to 2**63-1")
+    problem = _metadata_problem(out, [MAX_METADATA_NODES], 0)
+    if problem:
+        notes.append(f"the training settings were ignored: {problem}")
+        return {}
     return out
 
 
