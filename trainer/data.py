@@ -29,13 +29,12 @@ from torch import Tensor
 
 from trainer.augment import random_affine
 from trainer.errors import DataError
+from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
 
 # Statistics of the MNIST training set; models expect (x/255 - MNIST_MEAN) / MNIST_STD.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
-IMAGE_SIZE = 28
-NUM_CLASSES = 10
 DATA_DIR_ENV = "DIGITPAD_DATA"
 TORCHVISION_SUBDIR = Path("MNIST") / "raw"  # where torchvision's datasets.MNIST keeps the files
 

@@ -14,8 +14,8 @@ from torch import nn
 
 from trainer.data import MNIST_MEAN, MNIST_STD, Split
 from trainer.errors import DataError
+from trainer.sizes import NUM_CLASSES
 
-NUM_CLASSES = 10
 DEFAULT_EVAL_BATCH_SIZE = 1000  # large batches: inference needs no gradients, so memory is small
 
 

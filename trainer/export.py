@@ -20,6 +20,7 @@ from torch import nn
 
 from trainer.data import MNIST_MEAN, MNIST_STD
 from trainer.errors import DigitpadError
+from trainer.sizes import IMAGE_SIZE
 
 ONNX_OPSET = 17  # supported by every onnxruntime release since 1.14
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
@@ -110,7 +111,7 @@ def _as_model(source, normalization: dict | None) -> tuple[nn.Module, dict, dict
 
 
 def _torch_export(model: nn.Module, path: Path, opset: int) -> None:
-    example = torch.rand(2, 1, 28, 28)
+    example = torch.rand(2, 1, IMAGE_SIZE, IMAGE_SIZE)
     with warnings.catch_warnings():
         # the TorchScript-based exporter needs no extra package (the dynamo one needs onnxscript);
         # its deprecation notice is not something a user of this command can act on
@@ -146,7 +147,7 @@ def _verify(model: nn.Module, path: Path) -> float | None:
         import onnxruntime as ort
     except ImportError:
         return None
-    images = torch.rand(VERIFY_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    images = torch.rand(VERIFY_BATCH, 1, IMAGE_SIZE, IMAGE_SIZE, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         expected = model(images).numpy()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

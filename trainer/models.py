@@ -17,8 +17,7 @@ from typing import Callable
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-IMAGE_PIXELS = 28 * 28
-NUM_CLASSES = 10
+from trainer.sizes import IMAGE_PIXELS, NUM_CLASSES
 
 # fnn-dropout: wide enough that dropping half the hidden units still leaves plenty to learn with
 FNN_DROPOUT_HIDDEN = [512, 256]

@@ -24,6 +24,7 @@ import torch
 
 from trainer.data import Split
 from trainer.errors import DataError, NothingDrawnError
+from trainer.sizes import IMAGE_SIZE, PAPER_SIZE
 
 PENDIGITS_ENV = "DIGITPAD_PENDIGITS"
 SHARED_PENDIGITS = Path("shared") / "pendigits" / "pendigits-orig.tra.gz"  # relative to the repo's parent
@@ -32,7 +33,7 @@ SHARED_PENDIGITS = Path("shared") / "pendigits" / "pendigits-orig.tra.gz"  # rel
 # them is what a new person drawing on the canvas can expect.
 HELDOUT_WRITERS: tuple[int, ...] = (2, 6, 10, 14, 18, 22, 26, 30)
 
-CANVAS_SIZE = 400  # side of the drawing canvas, px
+CANVAS_SIZE = int(PAPER_SIZE)  # side of the drawing canvas, px (the paper of trainer.sizes)
 DEFAULT_HEIGHT_FRAC = 0.6  # a digit drawn at a comfortable size fills about this much of the height
 MAX_WIDTH_FRAC = 0.95  # a very wide digit is shrunk so it still fits across the canvas
 MIN_EXTENT = 1e-6  # a digit flatter than this (tablet units) is scaled by its other side
@@ -285,5 +286,5 @@ def render_split(digits: Sequence[PenDigit], rng: np.random.Generator, copies: i
             images.append(np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8))
             labels.append(digit.label)
     if not images:
-        return Split(torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
+        return Split(torch.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
     return Split(torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64))

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw
 
 from trainer.errors import DataError, NothingDrawnError
+from trainer.images import plain_mode, read_image_file, shrink, shrink_array
+from trainer.sizes import IMAGE_SIZE
 
-MNIST_SIZE = 28          # side of the model input
 FIT_BOX = 20.0           # the ink (pen width included) is fitted into a FIT_BOX x FIT_BOX box
 COM_TARGET = 14.0        # centre of mass lands here (pixel-index coordinates), by a whole-pixel shift as in MNIST
 # Stroke width in 28-px units. Rendered pen digits then match MNIST: mean ink mass 94.8 vs 95.7, run length
@@ -126,8 +127,22 @@ def image_to_mnist(image: Any) -> np.ndarray:
     `image`: a path (PNG, JPEG, ...), a PIL image, or a numpy array (H, W), (H, W, 3) or (H, W, 4);
     uint8/uint16/bool or float in [0, 1]. Transparent pixels count as white paper. Dark ink on
     light paper and light ink on dark are both accepted (the background is taken from the border).
+    Files are read as `trainer.images.read_image_file` says (regular files, up to 40 megapixels, the
+    first frame of an animation); big pictures are shrunk to 2048 px a side first.
     Raises NothingDrawnError for a blank image, DataError for an unreadable file.
     """
+    if not isinstance(image, (str, Path)):
+        return _image_to_mnist(image)
+    picture, note = read_image_file(image)
+    try:
+        return _image_to_mnist(picture)
+    except NothingDrawnError as exc:
+        if note:  # an animation whose first frame is blank: say which frame was read
+            raise NothingDrawnError(f"{exc} ({note})") from None
+        raise
+
+
+def _image_to_mnist(image: Any) -> np.ndarray:
     gray = _to_gray(image)
     ink = _ink_layer(gray)
     rows = np.flatnonzero(ink.any(axis=1))
@@ -142,10 +157,10 @@ def image_to_mnist(image: Any) -> np.ndarray:
 def _to_gray(image: Any) -> np.ndarray:
     """Any supported source -> (H, W) float32 in [0, 1], 1 = white paper (alpha composited on white)."""
     if isinstance(image, (str, Path)):
-        image = _open_image(Path(image))
+        image = read_image_file(image)[0]
     if isinstance(image, Image.Image):
-        image = _pil_to_array(image)
-    arr = np.asarray(image)
+        image = np.asarray(shrink(plain_mode(image)))  # uint8 (or 32-bit gray) until shrunk
+    arr = shrink_array(np.asarray(image))
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
@@ -160,27 +175,6 @@ def _to_gray(image: Any) -> np.ndarray:
         alpha = values[..., 3]
         gray = gray * alpha + (1.0 - alpha)
     return gray.astype(np.float32)
-
-
-def _open_image(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return img.copy()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: not a readable image ({type(exc).__name__})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read image: {exc.strerror or exc}") from None
-
-
-def _pil_to_array(img: Image.Image) -> np.ndarray:
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        return np.asarray(img)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        return np.asarray(img.convert("RGBA"))
-    return np.asarray(img.convert("L"))
 
 
 def _unit_range(arr: np.ndarray) -> np.ndarray:
@@ -277,7 +271,7 @@ def _place_integer(glyph: np.ndarray) -> np.ndarray:
     if glyph.sum() <= 0:
         raise NothingDrawnError("nothing drawn: the image is blank")
     cy, cx = center_of_mass(glyph)
-    out = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
+    out = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     _paste(out, glyph, round(COM_TARGET - cy), round(COM_TARGET - cx))
     return out
 
