@@ -46,7 +46,6 @@ from digitpad.draw.canvas import image_suffixes, is_model_file
 from digitpad.draw.recognition import LoadOutcome, start_worker, stop_worker
 from digitpad.draw.tab import DrawTab
 from digitpad.draw.views import app_icon
-from digitpad.workers import stop_all
 
 if TYPE_CHECKING:
     from digitpad.recognizer import Recognizer
@@ -548,11 +547,10 @@ def _end_with_the_program(window: MainWindow) -> None:
 
 
 def _shutdown_open_windows() -> None:
-    """At interpreter exit: windows still open shut down, then every worker thread ends."""
+    """At interpreter exit, before workers.stop_all (registered earlier, so run later): windows still open shut down."""
     for window in list(_open_windows):
         with contextlib.suppress(RuntimeError):  # its C++ object is gone already; stop_all ends its thread
             window.shutdown()
-    stop_all()
 
 
 class QuitOnSignals(QObject):

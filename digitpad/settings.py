@@ -29,6 +29,7 @@ T = TypeVar("T")
 MAX_TEXT = 4096            # characters in a stored path or text
 MAX_BLOB = 64 * 1024       # bytes in a stored window geometry/state
 MAX_RECENT_MODELS = 5      # File > Recent models
+IMPLAUSIBLE = 1e9          # a stored number beyond this is damage, not a setting to clamp
 
 
 class Store(Protocol):
@@ -72,7 +73,10 @@ def write(store: Store, key: Key[T], value: T) -> None:
 
 
 def number(low: float, high: float) -> Callable[[object], float]:
-    """A finite float (settings files store numbers as text), clamped into [low, high]."""
+    """A finite float (settings files store numbers as text), clamped into [low, high].
+
+    Beyond +-IMPLAUSIBLE it is refused instead: 1e300 is a damaged file, not a wish for the maximum.
+    """
 
     def parse(raw: object) -> float:
         if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
@@ -80,8 +84,8 @@ def number(low: float, high: float) -> Callable[[object], float]:
         if isinstance(raw, str) and len(raw) > 64:
             raise ValueError("not a number: too long")
         value = float(raw)
-        if not math.isfinite(value):
-            raise ValueError("not a finite number")
+        if not math.isfinite(value) or abs(value) > IMPLAUSIBLE:
+            raise ValueError("not a plausible number")
         return min(max(value, low), high)
 
     return parse
@@ -91,7 +95,7 @@ def integer(low: int, high: int) -> Callable[[object], int]:
     """A whole number (text "12" included), clamped into [low, high]; 12.5 or "12.5" is not one."""
 
     def parse(raw: object) -> int:
-        value = number(-math.inf, math.inf)(raw)
+        value = number(-IMPLAUSIBLE, IMPLAUSIBLE)(raw)
         if value != int(value):
             raise ValueError("not a whole number")
         return min(max(int(value), low), high)
@@ -136,9 +140,9 @@ def folder(raw: object) -> str:
 
 def blob(raw: object) -> bytes:
     """Opaque bytes such as a saved window geometry (a QByteArray or bytes), not too big."""
-    if raw is None or isinstance(raw, (bool, int, float, str)):
+    if not isinstance(raw, (bytes, bytearray)) and type(raw).__name__ != "QByteArray":  # no Qt import here
         raise TypeError("not bytes")
-    data = bytes(raw)  # QByteArray and bytes both convert; other objects raise TypeError
+    data = bytes(raw)
     if len(data) > MAX_BLOB:
         raise ValueError("too big")
     return data

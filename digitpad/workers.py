@@ -7,7 +7,11 @@ Two kinds of worker use it:
   queued signals until `stop_all`/`stop` ends the loop (the Draw tab's recognition worker).
 
 Every thread and its worker stay referenced by one keeper on the GUI thread until the thread
-has ended, whoever started them: a QThread destroyed while it runs aborts the process. The
+has ended, whoever started them: a QThread destroyed while it runs aborts the process
+("QThread: Destroyed while thread ... is still running"). So `stop_all` runs when the
+QApplication is about to quit and again when the interpreter exits (a script that never closes
+its window); a job started with `cancel` is asked to stop first, since a job's thread ends only
+when the job returns. The
 worker is destroyed on the GUI thread too: a job moves itself back there as its last act
 (`end_on_gui_thread`), and a service is moved back as its loop ends. A worker destroyed
 on its own thread (`finished -> deleteLater`) can deadlock: ~QObject there may hold one of Qt's
@@ -17,14 +21,17 @@ lock and waits for that mutex.
 
 from __future__ import annotations
 
+import atexit
 import traceback
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from trainer.errors import DigitpadError, describe_error
 
 STOP_WAIT_MS = 5000  # how long closing the app waits for a worker's current step to finish
+EXIT_WAIT_MS = 30_000  # at interpreter exit, a thread still running aborts the process: wait longer
 
 
 class _ThreadKeeper(QObject):
@@ -32,22 +39,22 @@ class _ThreadKeeper(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._live: list[tuple[QThread, QObject]] = []
+        self._live: list[tuple[QThread, QObject, Callable[[], None] | None]] = []
 
-    def keep(self, thread: QThread, worker: QObject) -> None:
-        self._live.append((thread, worker))
+    def keep(self, thread: QThread, worker: QObject, cancel: Callable[[], None] | None = None) -> None:
+        self._live.append((thread, worker, cancel))
         thread.finished.connect(self._release)  # queued to this (GUI) thread
 
-    def live(self) -> list[tuple[QThread, QObject]]:
+    def live(self) -> list[tuple[QThread, QObject, Callable[[], None] | None]]:
         return list(self._live)
 
     @Slot()
     def _release(self) -> None:
-        for pair in list(self._live):
-            thread, worker = pair
+        for entry in list(self._live):
+            thread = entry[0]
             if thread.isFinished():
                 thread.wait()  # it emitted finished: returns at once
-                self._live.remove(pair)
+                self._live.remove(entry)
 
 
 _keeper: _ThreadKeeper | None = None
@@ -60,12 +67,16 @@ def _the_keeper() -> _ThreadKeeper:
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(stop_all)
+        atexit.register(stop_all, EXIT_WAIT_MS)
     return _keeper
 
 
-def start_job(worker: QObject, name: str = "digitpad-job") -> QThread:
-    """Move a job (`run` slot, `done` signal) to a new thread and start it; the thread quits after `done`."""
-    thread = _new_thread(worker, name)
+def start_job(worker: QObject, name: str = "digitpad-job", cancel: Callable[[], None] | None = None) -> QThread:
+    """Move a job (`run` slot, `done` signal) to a new thread and start it; the thread quits after `done`.
+
+    `cancel` (thread-safe, e.g. a training run's stop flag) is called by `stop_all` to end the job early.
+    """
+    thread = _new_thread(worker, name, cancel)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit)
     thread.start()
@@ -81,16 +92,18 @@ def start_service(worker: QObject, name: str) -> QThread:
     return thread
 
 
-def _new_thread(worker: QObject, name: str) -> QThread:
+def _new_thread(worker: QObject, name: str, cancel: Callable[[], None] | None = None) -> QThread:
     thread = QThread()
     thread.setObjectName(name)
     worker.moveToThread(thread)
-    _the_keeper().keep(thread, worker)
+    _the_keeper().keep(thread, worker, cancel)
     return thread
 
 
 def stop(thread: QThread, timeout_ms: int = STOP_WAIT_MS) -> bool:
     """Ask a thread's event loop to end and wait for its current step; True if it has ended."""
+    if not shiboken6.isValid(thread):  # already ended and released (e.g. by stop_all at exit)
+        return True
     if thread.isRunning():
         thread.quit()
         thread.wait(timeout_ms)
@@ -98,15 +111,17 @@ def stop(thread: QThread, timeout_ms: int = STOP_WAIT_MS) -> bool:
 
 
 def stop_all(timeout_ms: int = STOP_WAIT_MS) -> bool:
-    """End every worker thread (app quitting, window destroyed); True if all of them ended.
+    """End every worker thread (app quitting, interpreter exiting); True if all of them ended.
 
-    Jobs should have been asked to stop first (a training run's control is cancelled by its owner):
-    a thread running a job ends when the job returns.
+    Jobs started with `cancel` are cancelled first; a thread running a job ends when the job returns.
     """
     if _keeper is None:
         return True
+    for thread, _worker, cancel in _keeper.live():
+        if cancel is not None and thread.isRunning():
+            cancel()
     ended = True
-    for thread, _worker in _keeper.live():
+    for thread, _worker, _cancel in _keeper.live():
         ended = stop(thread, timeout_ms) and ended
     _keeper._release()
     return ended
@@ -114,7 +129,7 @@ def stop_all(timeout_ms: int = STOP_WAIT_MS) -> bool:
 
 def running_threads() -> list[QThread]:
     """Threads started here that have not ended yet (for tests and shutdown)."""
-    return [] if _keeper is None else [t for t, _ in _keeper.live() if not t.isFinished()]
+    return [] if _keeper is None else [t for t, _w, _c in _keeper.live() if not t.isFinished()]
 
 
 def end_on_gui_thread(worker: QObject) -> None:
