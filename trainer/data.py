@@ -254,11 +254,6 @@ def _load_pair_cached(images_key: tuple[str, int, int], labels_key: tuple[str, i
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
 
 
-def load_split(images_path: Path, labels_path: Path) -> Split:
-    """One split from an images file and a labels file (cached in-process; returns a private copy)."""
-    return _copy(_load_pair_cached(_file_key(images_path), _file_key(labels_path)))
-
-
 def _copy(split: Split) -> Split:
     return Split(split.images.clone(), split.labels.clone())
 
@@ -323,6 +318,20 @@ def load_mnist(
     _check_count("test_subset", test_subset, 1)
     _check_count("val_size", val_size, 0)
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    files = _locate_mnist(root, download)
+    # The in-process cache's tensors: every path below copies before handing them out.
+    shared_train = _load_pair_cached(_file_key(files["train_images"]), _file_key(files["train_labels"]))
+    shared_test = _load_pair_cached(_file_key(files["test_images"]), _file_key(files["test_labels"]))
+    train, test, val = _draw_splits(shared_train, shared_test, subset, test_subset, val_size, seed)
+    if train is shared_train:
+        train = _copy(train)
+    if test is shared_test:
+        test = _copy(test)
+    return MnistData(train=train, test=test, val=val, source=files["train_images"].parent.resolve())
+
+
+def _locate_mnist(root: Path, download: bool) -> dict[str, Path]:
+    """The four files under `root`, downloaded first when missing and `download` is true."""
     files = find_mnist_files(root)
     if files is None:
         if not download:
@@ -331,12 +340,13 @@ def load_mnist(
         files = find_mnist_files(root)
         if files is None:
             raise DataError(_missing_message(root, "A download was attempted but the files did not appear."))
+    return files
 
-    # The in-process cache's tensors: every path below copies before handing them out.
-    shared_train = _load_pair_cached(_file_key(files["train_images"]), _file_key(files["train_labels"]))
-    shared_test = _load_pair_cached(_file_key(files["test_images"]), _file_key(files["test_labels"]))
-    train, test = shared_train, shared_test
 
+def _draw_splits(
+    train: Split, test: Split, subset: int | None, test_subset: int | None, val_size: int, seed: int
+) -> tuple[Split, Split, Split | None]:
+    """Hold out the validation split, then draw the subsets (each class-balanced, fixed by `seed`)."""
     val = None
     if val_size:
         if val_size >= len(train):
@@ -349,11 +359,7 @@ def load_mnist(
         train = _take(train, stratified_indices(train.labels, subset, torch.Generator().manual_seed(seed + 1)))
     if test_subset is not None and test_subset < len(test):
         test = _take(test, stratified_indices(test.labels, test_subset, torch.Generator().manual_seed(seed + 2)))
-    if train is shared_train:
-        train = _copy(train)
-    if test is shared_test:
-        test = _copy(test)
-    return MnistData(train=train, test=test, val=val, source=files["train_images"].parent.resolve())
+    return train, test, val
 
 
 def concat_splits(*splits: Split) -> Split:
