@@ -1,6 +1,7 @@
-"""`digitpad predict digit.png [more.png ...] [--model path.pt] [--device D] [--json]`.
+"""`digitpad predict digit.png [more.png ...] [--model path.pt] [--device D] [--json] [--number]`.
 
-Prints the digit and the ten probabilities for each file. A file that cannot be read (missing,
+Prints the digit and the ten probabilities for each file (with --number: the number and each digit's
+confidence, the digits found as in `Recognizer.predict_image_number`). A file that cannot be read (missing,
 not an image, blank) gets a one-line error on stderr; the other files are still processed and
 the exit status is 1 if any file failed. No Qt is imported.
 """
@@ -24,12 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digitpad predict",
         description="Read the digit in one or more image files (PNG, JPEG, ...; dark-on-light or light-on-dark).",
     )
-    parser.add_argument("files", nargs="+", type=Path, help="image files, one digit each")
+    parser.add_argument("files", nargs="+", type=Path, help="image files, one digit each (one number each with --number)")
     parser.add_argument("--model", type=Path, default=None,
                         help="checkpoint to use (default: the bundled assets/digitnet.pt)")
     parser.add_argument("--device", type=device_arg, default="auto",
                         help=f"{DEVICE_HELP}; one this machine lacks falls back to the CPU with a note (default: auto)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parser.add_argument("--number", action="store_true",
+                        help="each file holds a number of one or more digits: print the number and each digit")
     return parser
 
 
@@ -51,7 +54,7 @@ def run_predict(argv: list[str]) -> int:
     except (CheckpointError, ValueError) as exc:
         print(f"digitpad predict: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    results = [_predict_one(rec, path) for path in args.files]
+    results = [(_predict_number if args.number else _predict_one)(rec, path) for path in args.files]
     if args.json:
         doc = {"model": rec.name, "arch": rec.arch, "device": rec.device_name, "results": results}
         print(json.dumps(doc, indent=2))
@@ -84,7 +87,29 @@ def _predict_one(rec, path: Path) -> dict:
     }
 
 
+def _predict_number(rec, path: Path) -> dict:
+    """One file read as a number: its text, confidence, and each digit left to right with its box (pixels)."""
+    try:
+        reading = rec.predict_image_number(path)
+    except (DigitpadError, OSError, ValueError) as exc:
+        message = _one_line(str(exc))
+        message = message if str(path) in message else f"{path}: {message}"
+        print(f"digitpad predict: error: {message}", file=sys.stderr)
+        return {"file": str(path), "error": message}
+    if not all(math.isfinite(q) for p in reading.digits for q in p.probabilities):
+        message = f"{path}: the model gave non-finite probabilities (its weights are out of range)"
+        print(f"digitpad predict: error: {message}", file=sys.stderr)
+        return {"file": str(path), "error": message}
+    digits = [{"digit": p.digit, "confidence": round(p.confidence, 6), "box": [round(v, 1) for v in box],
+               "probabilities": [round(float(q), 6) for q in p.probabilities]}
+              for p, box in zip(reading.digits, reading.boxes, strict=True)]
+    return {"file": str(path), "number": reading.text, "confidence": round(reading.confidence, 6), "digits": digits}
+
+
 def _format_text(result: dict) -> str:
+    if "number" in result:
+        each = " ".join(f"{d['digit']}:{d['confidence']:.3f}" for d in result["digits"])
+        return f"{result['file']}: {result['number']} ({result['confidence']:.1%})  {each}"
     probs = " ".join(f"{d}:{p:.3f}" for d, p in enumerate(result["probabilities"]))
     return f"{result['file']}: {result['digit']} ({result['confidence']:.1%})  {probs}"
 

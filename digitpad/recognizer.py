@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from trainer.devices import describe_device, resolve_device
 from trainer.errors import CheckpointError, DataError
 from trainer.preprocess import Strokes, image_to_mnist, strokes_to_mnist
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
+
+if TYPE_CHECKING:
+    from digitpad.numbers.reading import NumberReading
 
 BUNDLED_MODEL_NAME = "digitnet.pt"
 # A checkout or editable install reads <repo>/assets; a wheel installs assets/ under <prefix>/share/digitpad.
@@ -139,6 +142,18 @@ class Recognizer:
     def predict_image(self, source: Any) -> Prediction:
         """Read a picture of a digit: a path, PIL image or numpy array (see trainer.preprocess.image_to_mnist)."""
         return self.predict_mnist_image(image_to_mnist(source))
+
+    def predict_number(self, strokes: Strokes) -> NumberReading:
+        """Read several digits in one drawing (strokes as for predict_strokes): see digitpad.numbers."""
+        from digitpad.numbers.strokes import read_strokes  # digitpad.numbers imports this module
+
+        return read_strokes(self, strokes)
+
+    def predict_image_number(self, source: Any) -> NumberReading:
+        """Read a picture of a written number (a path, PIL image or array): its ink's components, grouped."""
+        from digitpad.numbers.images import read_image
+
+        return read_image(self, source)
 
     def predict_mnist_image(self, image: np.ndarray) -> Prediction:
         """Read an already-preprocessed (28, 28) float image in [0, 1], ink = 1."""

@@ -53,7 +53,7 @@ def candidate_table(rec: Recognizer, boxes: np.ndarray, render: Render, max_piec
     """Render and read every candidate (one predict_batch call) and measure its geometry."""
     candidates = enumerate_candidates(len(boxes), max_pieces)
     images = np.stack([render(c) for c in candidates]).astype(np.float32)
-    probs = rec.predict_batch(images * np.float32(255.0))  # float input: the exact path of predict_strokes
+    probs = rec.predict_batch(images)  # float images in [0, 1]: the same input predict_strokes gives the model
     geometry = candidate_features(boxes, candidates, reference_height(boxes))
     return CandidateTable(boxes, candidates, images, probs, geometry)
 
