@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
 import numbers
 import os
 import socket
@@ -50,6 +51,11 @@ IDX_UBYTE = 0x08  # IDX type code for unsigned bytes, the only type MNIST uses
 IDX_IMAGES_MAGIC = 0x00000803  # 2051: ubyte, 3 dimensions
 IDX_LABELS_MAGIC = 0x00000801  # 2049: ubyte, 1 dimension
 GZIP_MAGIC = b"\x1f\x8b"
+# Bounds on what an IDX header may announce: MNIST has 60,000 + 10,000 items (47 MB); EMNIST digits 240,000.
+MAX_IDX_ITEMS = 1_000_000
+MAX_IDX_BYTES = 1_000_000 * IMAGE_SIZE * IMAGE_SIZE  # 748 MB
+IDX_READ_CHUNK = 2**20
+IDX_EXTRA_COUNTED = 16 * 2**20  # trailing bytes counted for the message; beyond this, "more than"
 
 # A quick "is the network there" probe before handing over to torchvision, so an offline
 # machine gets our message in seconds instead of a long hang inside urllib.
@@ -177,57 +183,83 @@ def download_mnist(root: Path) -> None:
 # --------------------------------------------------------------------------- reading IDX files
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
-    if raw[:2] == GZIP_MAGIC:
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: the gzip data is corrupt or truncated ({exc}).") from None
-    if path.suffix == ".gz":
-        raise DataError(f"{path}: the name ends in .gz but the file is not gzip-compressed.")
-    return raw
-
-
-def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.ndarray:
+def read_idx(path: str | os.PathLike, expected_magic: int | None = None, *, item_shape: tuple | None = None) -> np.ndarray:
     """Read an IDX file (gzip or raw) of unsigned bytes into an array of its declared shape.
 
-    Checks the magic number (against ``expected_magic`` when given), the dimensions and that the
-    data is exactly as long as the header says; any problem raises DataError naming the file.
+    Checks the magic number (against ``expected_magic`` when given), the dimensions (each item's
+    against ``item_shape`` when given, the count against MAX_IDX_ITEMS) and that the data is exactly
+    as long as the header says; any problem raises DataError naming the file. The header is checked
+    before the data is read, and a gzip stream is inflated only up to what the header declares (plus
+    a little to see that nothing follows): a small .gz that inflates to gigabytes costs no more.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DataError(f"{path}: too short to be an IDX file ({len(data)} bytes).")
-    magic = int.from_bytes(data[:4], "big")
-    zeros, type_code, ndim = data[0:2], data[2], data[3]
+    try:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+            if not compressed and path.suffix == ".gz":
+                raise DataError(f"{path}: the name ends in .gz but the file is not gzip-compressed.")
+            if not compressed:
+                return _read_idx_stream(path, raw, expected_magic, item_shape, os.fstat(raw.fileno()).st_size)
+            with gzip.GzipFile(fileobj=raw) as stream:
+                try:
+                    return _read_idx_stream(path, stream, expected_magic, item_shape, None)
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise DataError(f"{path}: the gzip data is corrupt or truncated ({exc}).") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+
+
+def _read_idx_stream(path: Path, stream, expected_magic: int | None, item_shape: tuple | None,
+                     file_size: int | None) -> np.ndarray:
+    head = stream.read(4)
+    if len(head) < 4:
+        raise DataError(f"{path}: too short to be an IDX file ({len(head)} bytes).")
+    magic = int.from_bytes(head, "big")
+    zeros, type_code, ndim = head[0:2], head[2], head[3]
     if zeros != b"\0\0" or type_code != IDX_UBYTE or not 1 <= ndim <= 4:
         raise DataError(f"{path}: wrong magic number {magic:#010x}; this is not an IDX file of unsigned bytes.")
     if expected_magic is not None and magic != expected_magic:
         raise DataError(f"{path}: wrong magic number {magic} (expected {expected_magic}): is it the right file?")
     header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise DataError(f"{path}: truncated inside the header ({len(data)} bytes).")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims, dtype=np.int64))
-    found = len(data) - header_len
+    dim_bytes = stream.read(4 * ndim)
+    if len(dim_bytes) < 4 * ndim:
+        raise DataError(f"{path}: truncated inside the header ({4 + len(dim_bytes)} bytes).")
+    dims = tuple(int.from_bytes(dim_bytes[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+    if item_shape is not None and dims[1:] != tuple(item_shape):
+        shown = "x".join(map(str, dims[1:])) or "single values"
+        kind = "images" if ndim == 3 else "items"
+        raise DataError(f"{path}: {kind} are {shown}, expected {'x'.join(map(str, item_shape))}.")
+    expected = math.prod(dims)
+    if dims[0] > MAX_IDX_ITEMS or expected > MAX_IDX_BYTES:
+        raise DataError(f"{path}: the header announces {dims} = {expected:,} bytes of data; an MNIST-like file "
+                        f"holds at most {MAX_IDX_ITEMS:,} items ({MAX_IDX_BYTES // 2**20} MB). Is it the right file?")
+    found = None if file_size is None else file_size - header_len
+    if found is None or found == expected:
+        data = stream.read(expected + 1)  # bounded: a gzip bomb inflates no further than this
+        found = len(data) if len(data) <= expected else expected + _count_rest(stream, len(data) - expected)
     if found < expected:
         raise DataError(f"{path}: truncated: the header announces {dims} = {expected} bytes of data, "
                         f"the file holds {found}.")
     if found > expected:
-        raise DataError(f"{path}: {found - expected} unexpected bytes after the {expected} the header announces.")
-    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims)
+        more = "more than " if found - expected >= IDX_EXTRA_COUNTED else ""
+        raise DataError(f"{path}: {more}{found - expected} unexpected bytes after the {expected} the header announces.")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
+
+
+def _count_rest(stream, already: int) -> int:
+    """How many bytes follow in `stream`, counted up to IDX_EXTRA_COUNTED (a bomb is not inflated to its end)."""
+    count = already
+    while count < IDX_EXTRA_COUNTED:
+        chunk = stream.read(min(IDX_READ_CHUNK, IDX_EXTRA_COUNTED - count))
+        if not chunk:
+            break
+        count += len(chunk)
+    return count
 
 
 def _read_images(path: Path) -> np.ndarray:
-    images = read_idx(path, IDX_IMAGES_MAGIC)
-    if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise DataError(f"{path}: images are {images.shape[1]}x{images.shape[2]}, "
-                        f"expected {IMAGE_SIZE}x{IMAGE_SIZE}.")
-    return images
+    return read_idx(path, IDX_IMAGES_MAGIC, item_shape=(IMAGE_SIZE, IMAGE_SIZE))
 
 
 def _read_labels(path: Path) -> np.ndarray:

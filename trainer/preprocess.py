@@ -38,6 +38,12 @@ COM_TARGET = 14.0        # centre of mass lands here (pixel-index coordinates), 
 PEN_WIDTH = 2.2
 SUPERSAMPLE = 8          # strokes are drawn at SUPERSAMPLE x resolution, then box-averaged: anti-aliasing
 DOT_EXTENT = 1e-6        # a drawing smaller than this (canvas px) is a single dot: drawn at pen size, not blown up
+MAX_COORDINATE = 1e6     # |x|, |y| of a stroke point (canvas px); 1e308 would overflow the fit
+MAX_POINTS = 100_000     # points in one drawing (a long stroke on the canvas has a few hundred)
+STROKES_EXPECTED = (
+    "strokes must be a list of strokes, each an (N, 2) sequence of (x, y) numbers "
+    f"within +-{MAX_COORDINATE:g}"
+)
 
 INK_NOISE_FLOOR = 0.1    # image pixels fainter than this (after background removal) are paper, not ink
 MIN_CONTRAST = 0.12      # an image whose ink is less than this above its background is blank
@@ -66,14 +72,43 @@ def strokes_to_mnist(strokes: Strokes) -> np.ndarray:
 
 
 def _clean_strokes(strokes: Strokes) -> list[np.ndarray]:
-    """Each stroke as an (n, 2) float64 array of finite points; empty strokes dropped."""
-    lines = []
-    for stroke in strokes:
-        pts = np.asarray(stroke, dtype=np.float64).reshape(-1, 2) if len(stroke) else np.empty((0, 2))
+    """Each stroke as an (n, 2) float64 array of finite points; empty strokes dropped.
+
+    Points with a NaN or infinite coordinate are dropped (nothing left: nothing drawn); anything that
+    is not a list of (N, 2) numbers, or lies beyond MAX_COORDINATE, is a DataError saying so.
+    """
+    if strokes is None or isinstance(strokes, (str, bytes, dict)) or not hasattr(strokes, "__iter__"):
+        raise DataError(f"{STROKES_EXPECTED}; got {type(strokes).__name__}")
+    lines, total = [], 0
+    for i, stroke in enumerate(strokes):
+        pts = _stroke_points(stroke, i)
         pts = pts[np.isfinite(pts).all(axis=1)]
+        total += len(pts)
+        if total > MAX_POINTS:
+            raise DataError(f"{STROKES_EXPECTED}; got more than {MAX_POINTS:,} points")
+        if len(pts) and float(np.abs(pts).max()) > MAX_COORDINATE:
+            raise DataError(f"{STROKES_EXPECTED}; stroke {i} has a coordinate of {float(np.abs(pts).max()):.3g}")
         if len(pts):
             lines.append(pts)
     return lines
+
+
+def _stroke_points(stroke: Any, i: int) -> np.ndarray:
+    """One stroke as an (n, 2) float64 array, or DataError naming what it is instead."""
+    if stroke is None or isinstance(stroke, (str, bytes, dict)):
+        raise DataError(f"{STROKES_EXPECTED}; stroke {i} is {type(stroke).__name__}")
+    try:
+        raw = np.asarray(stroke)
+    except (TypeError, ValueError):  # ragged: points of different lengths
+        raise DataError(f"{STROKES_EXPECTED}; stroke {i} has points of different lengths") from None
+    if raw.size == 0:
+        return np.empty((0, 2))
+    if raw.dtype.kind not in "iuf":
+        what = "text" if raw.dtype.kind in "US" else f"{raw.dtype} values"
+        raise DataError(f"{STROKES_EXPECTED}; stroke {i} holds {what}, not numbers")
+    if raw.ndim != 2 or raw.shape[1] != 2:
+        raise DataError(f"{STROKES_EXPECTED}; stroke {i} has shape {raw.shape}")
+    return raw.astype(np.float64)
 
 
 def _render_glyph(lines: list[np.ndarray]) -> np.ndarray:
