@@ -292,50 +292,70 @@ class _Stop:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from trainer.devices import resolve_device
-    from trainer.events import BatchEvent
-    from trainer.reporting import JsonLinesLog, ProgressPrinter, Sinks, TensorBoardLog
-    from trainer.threads import set_threads
     from trainer.train import TrainControl, train
 
-    config = config_from_args(args)
-    config.validate()
-    set_threads(args.threads)
-    resolve_device(config.device)  # fail before loading data
-    out = Path(args.out)
-    if not args.dry_run:
-        check_output_path(out, "--out")
-    if args.log:
-        check_output_path(Path(args.log), "--log")
+    config = _checked_config(args)
     control, stop = TrainControl(), _Stop()
-    with Sinks() as sinks:
-        if not args.quiet:
-            sinks.add(ProgressPrinter(sys.stderr))
-        if args.log:
-            sinks.add(JsonLinesLog(Path(args.log)))
-        if args.tensorboard:
-            sinks.add(TensorBoardLog.open(args.tensorboard))
-        on_event = sinks
-        if args.dry_run:  # one batch, like pytorch/examples: stop after the first BatchEvent
-            def on_event(event) -> None:
-                sinks(event)
-                if isinstance(event, BatchEvent):
-                    control.cancel()
-
-        with _cancel_on_stop_signals(control, stop):
-            try:
-                result = train(config, on_event=on_event, control=control)
-            finally:  # end an open progress line, also when an error message follows
-                for sink in sinks.sinks:
-                    if isinstance(sink, ProgressPrinter):
-                        sink.close()
-        saved, save_problem = (None, None) if args.dry_run or result.steps == 0 else save_with_fallback(result, out)
+    with _open_sinks(args, control) as sinks:
+        with _cancel_on_stop_signals(control, stop):  # an error leaves through the sinks' close: no open progress line
+            result = train(config, on_event=sinks, control=control)
+        saved, save_problem = (None, None) if args.dry_run or result.steps == 0 else save_with_fallback(result, Path(args.out))
         sinks.write_result(result, saved)
     _print_summary(result, saved, dry_run=args.dry_run)
     if save_problem:
         _error(save_problem)
         return EXIT_USER_ERROR
     return stop.exit_status
+
+
+def _checked_config(args: argparse.Namespace) -> TrainConfig:
+    """The run's config, with everything that can fail before training checked now: settings, device, paths."""
+    from trainer.devices import resolve_device
+    from trainer.threads import set_threads
+
+    config = config_from_args(args)
+    config.validate()
+    set_threads(args.threads)
+    resolve_device(config.device)  # fail before loading data
+    if not args.dry_run:
+        check_output_path(Path(args.out), "--out")
+    if args.log:
+        check_output_path(Path(args.log), "--log")
+    return config
+
+
+def _open_sinks(args: argparse.Namespace, control):
+    from trainer.reporting import JsonLinesLog, ProgressPrinter, Sinks, TensorBoardLog
+
+    sinks = Sinks()
+    if not args.quiet:
+        sinks.add(ProgressPrinter(sys.stderr))
+    if args.log:
+        sinks.add(JsonLinesLog(Path(args.log)))
+    if args.tensorboard:
+        sinks.add(TensorBoardLog.open(args.tensorboard))
+    if args.dry_run:  # one batch, like pytorch/examples
+        sinks.add(_StopAfterFirstBatch(control))
+    return sinks
+
+
+class _StopAfterFirstBatch:
+    """--dry-run: cancel once the first BatchEvent is out (the run then evaluates and returns)."""
+
+    def __init__(self, control) -> None:
+        self.control = control
+
+    def __call__(self, event) -> None:
+        from trainer.events import BatchEvent
+
+        if isinstance(event, BatchEvent):
+            self.control.cancel()
+
+    def write_result(self, result, saved: Path | None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def check_output_path(path: Path, flag: str) -> None:

@@ -254,7 +254,7 @@ class TrainConfig:
             value = getattr(self, name)
             problem = _type_problem(value, f) or (None if value is None else meta.check_value(value))
             if problem:
-                named = meta.noun if meta.noun == name.replace("_", " ") else f"{meta.noun} ({name})"
+                named = meta.noun if meta.noun == name else f"{meta.noun} ({name})"
                 raise ConfigError(f"{named}: {problem}")
 
 

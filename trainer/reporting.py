@@ -47,8 +47,8 @@ class Sink(Protocol):
         """Flush and release what the sink holds; safe to call twice."""
 
 
-class _SinkBase:
-    """Defaults for the protocol's optional parts, and the context manager."""
+class BaseSink:
+    """A Sink's do-nothing write_result and close, and the context manager that closes it."""
 
     def write_result(self, result: TrainResult, saved: Path | None) -> None:
         pass
@@ -63,7 +63,7 @@ class _SinkBase:
         self.close()
 
 
-class Sinks(_SinkBase):
+class Sinks(BaseSink):
     """Several sinks as one: each event, the result and close go to all of them, in order."""
 
     def __init__(self, sinks: Iterable[Sink] = ()) -> None:
@@ -85,7 +85,7 @@ class Sinks(_SinkBase):
             sink.close()
 
 
-class ProgressPrinter(_SinkBase):
+class ProgressPrinter(BaseSink):
     """Progress on a stream: a \\r-updated bar on a terminal, one line per epoch otherwise."""
 
     def __init__(self, stream: TextIO, *, tty: bool | None = None) -> None:
@@ -143,7 +143,7 @@ def format_epoch(e: EpochEvent) -> str:
     )
 
 
-class JsonLinesLog(_SinkBase):
+class JsonLinesLog(BaseSink):
     """Every event as one JSON object per line, flushed as it comes (a crash keeps what was logged)."""
 
     def __init__(self, path: Path) -> None:
@@ -169,7 +169,7 @@ class JsonLinesLog(_SinkBase):
         self.file.flush()
 
 
-class TensorBoardLog(_SinkBase):
+class TensorBoardLog(BaseSink):
     """Scalars for TensorBoard: batch/* against the global step, train/test/val metrics against the epoch.
 
     A tag is only ever written against one kind of step: mixing steps and epochs in one tag

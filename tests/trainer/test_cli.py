@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -242,3 +245,121 @@ def test_confusion_table_columns_stay_aligned_for_big_counts():
     confusion[1, 1] = 1135
     lines = format_confusion(confusion).splitlines()
     assert len(lines) == 11 and len({len(line) for line in lines}) == 1 and "1,135" in lines[2]
+
+
+def test_momentum_given_with_plain_sgd_applies(capsys):
+    from trainer.cli import build_parser, config_from_args
+    from trainer.train import make_optimizer
+
+    weights = [torch.zeros(2, requires_grad=True)]
+    recipe = ["train", "--optimizer", "sgd", "--momentum", "0.5", "--lr", "0.01"]  # as PyTorch's tutorial writes it
+    config = config_from_args(build_parser().parse_args(recipe))
+    assert make_optimizer(config, weights).defaults["momentum"] == 0.5
+    plain = config_from_args(build_parser().parse_args(["train", "--optimizer", "sgd"]))
+    assert make_optimizer(plain, weights).defaults["momentum"] == 0  # no --momentum: plain SGD stays plain
+    assert main(["--optimizer", "adam", "--momentum", "0.5", "--device", "cpu"]) == 2
+    assert "--momentum applies to --optimizer sgd or momentum" in one_line_error(capsys.readouterr().err)
+
+
+def test_the_default_thread_count_leaves_one_core_free(mnist_dir, tmp_path, monkeypatch, capsys):
+    from trainer import threads
+
+    assert [threads.default_threads(cores) for cores in (1, 2, 8)] == [1, 1, 7]
+    monkeypatch.setattr(threads, "usable_cores", lambda: 3)
+    assert main(quick_args(mnist_dir, "--arch", "fnn", "--dry-run", "--quiet")) == 0
+    assert torch.get_num_threads() == 2
+    assert main(quick_args(mnist_dir, "--arch", "fnn", "--dry-run", "--quiet", "--threads", "1")) == 0
+    assert torch.get_num_threads() == 1
+
+
+def test_an_output_directory_that_cannot_be_written_fails_before_training(tmp_path, capsys, monkeypatch):
+    def no_files_here(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")  # what a read-only directory says to a non-root user
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("trained although the model could not be saved")
+
+    monkeypatch.setattr("trainer.cli.tempfile.mkstemp", no_files_here)
+    monkeypatch.setattr("trainer.train.train", must_not_train)
+    assert main(["--out", str(tmp_path / "m.pt"), "--device", "cpu"]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert f"cannot write into {tmp_path} (Permission denied)" in line
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_directory_fails_before_training(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["--out", str(locked / "m.pt"), "--device", "cpu"]) == 2
+    finally:
+        locked.chmod(0o700)
+    assert "cannot write into" in one_line_error(capsys.readouterr().err)
+
+
+def test_a_full_disk_at_save_time_says_so_and_keeps_the_model_elsewhere(mnist_dir, tmp_path, monkeypatch, capsys):
+    from trainer.errors import CheckpointError
+    from trainer.train import TrainResult
+
+    real_save = TrainResult.save
+    out = tmp_path / "m.pt"
+
+    def disk_full_at_out(self, path):
+        if Path(path) == out:  # torch.save's zip writer when the disk fills up, as save_checkpoint wraps it
+            cause = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 3456 vs 3392")
+            raise CheckpointError(f"cannot save the model to {path}: {cause}") from cause
+        return real_save(self, path)
+
+    monkeypatch.setattr(TrainResult, "save", disk_full_at_out)
+    monkeypatch.setenv("DIGITPAD_RUNS", str(tmp_path / "fallback"))
+    assert main(quick_args(mnist_dir, "--arch", "fnn", "--out", str(out), "--quiet")) == 1
+    captured = capsys.readouterr()
+    line = one_line_error(captured.err)
+    assert f"could not save the model to {out}: the disk is full; saved it to {tmp_path / 'fallback'}" in line
+    saved = Path(line.split("saved it to ")[1].split(" instead")[0])
+    assert saved.parent == tmp_path / "fallback" and load_checkpoint(saved).arch == "fnn"
+    assert f"saved model to {saved}" in captured.out and not out.exists()
+
+
+def test_ctrl_c_while_torch_imports_is_one_line(monkeypatch, capsys):
+    def interrupted_import():
+        raise KeyboardInterrupt  # where Ctrl+C lands in the first seconds: torch's import, under the parser
+
+    monkeypatch.setattr("trainer.models.model_names", interrupted_import)
+    assert main(["--epochs", "1"]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip() == "digitpad-train: interrupted"
+
+
+def test_importing_the_command_line_loads_neither_torch_nor_numpy():
+    code = "import sys, trainer.cli; sys.exit(1 if {'torch', 'numpy'} & set(sys.modules) else 0)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_every_sink_takes_events_a_result_and_close_so_callers_need_no_hasattr(tmp_path):
+    from trainer.reporting import JsonLinesLog, Sink, Sinks
+
+    class FakeWriter:
+        def __init__(self):
+            self.tags, self.closed = [], False
+
+        def add_scalar(self, tag, value, step):
+            self.tags.append(tag)
+
+        def flush(self):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    writer = FakeWriter()
+    stream = io.StringIO()
+    parts = [ProgressPrinter(stream, tty=False), JsonLinesLog(tmp_path / "log.jsonl"), TensorBoardLog(writer)]
+    assert all(isinstance(sink, Sink) for sink in parts)
+    with Sinks(parts) as sinks:
+        assert isinstance(sinks, Sink)
+        sinks(EpochEvent(1, 1, 0.4, 0.9, 0.3, 0.92, 2.0))
+    sinks.close()  # twice is fine
+    assert "test loss 0.3000" in stream.getvalue() and "test/accuracy" in writer.tags and writer.closed
+    assert json.loads((tmp_path / "log.jsonl").read_text())["event"] == "epoch"

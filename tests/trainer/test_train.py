@@ -251,3 +251,14 @@ def test_running_out_of_memory_is_a_training_error_with_advice(small):
 
     with pytest.raises(TrainingError, match=r"ran out of memory .* batch size 64; try a smaller batch size"):
         train(quick_config(arch="fnn"), data=small, model=Greedy())
+
+
+def test_the_result_says_once_where_and_how_long_it_trained(small):
+    from trainer.devices import describe_device
+
+    result, events = run(quick_config(arch="fnn"), small)
+    assert result.device == torch.device("cpu") and events[0].device == str(result.device)
+    assert result.metrics["device"] == result.device_name == describe_device(result.device) == "CPU"
+    assert result.metrics["train_seconds"] == result.seconds > 0
+    assert result.metrics["cancelled"] is result.cancelled is False
+    assert result.metrics["steps"] == result.steps == 16 and result.metrics["n_test"] == len(small.test)
