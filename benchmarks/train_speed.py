@@ -29,11 +29,15 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from trainer.config import TrainConfig  # noqa: E402
+from trainer.control import TrainControl  # noqa: E402
 from trainer.data import MNIST_MEAN, MNIST_STD, MnistData, Split, load_mnist  # noqa: E402
+from trainer.devices import resolve_device  # noqa: E402
 from trainer.errors import DataError  # noqa: E402
 from trainer.evaluate import evaluate  # noqa: E402
+from trainer.events import BatchEvent  # noqa: E402
 from trainer.models import create_model  # noqa: E402
-from trainer.train import BatchEvent, TrainConfig, TrainControl, resolve_device, train  # noqa: E402
+from trainer.train import train  # noqa: E402
 
 ARCH = "cnn"
 BATCH_SIZE = 128

@@ -34,6 +34,7 @@ def one_line_error(stderr: str) -> str:
     return lines[-1]
 
 
+@pytest.mark.slow  # 2-5 s: a training run, an evaluation and an ONNX export with its onnxruntime check
 def test_train_then_evaluate_then_export(mnist_dir, tmp_path, capsys):
     model_path, log_path, onnx_path = tmp_path / "m.pt", tmp_path / "run.jsonl", tmp_path / "m.onnx"
 
