@@ -37,7 +37,7 @@ from trainer.warmup import warm_up_in_background
 __all__ = [
     "OPTIMIZERS", "SCHEDULES", "PEN_DIGIT_COPIES", "BatchEvent", "ConfigError", "EpochEvent", "Event", "StartEvent",
     "TrainConfig", "TrainControl", "TrainResult", "event_to_dict", "make_optimizer", "make_scheduler",
-    "pen_digit_split", "train", "training_data",
+    "pen_digit_split", "resolve_device", "train", "training_data",
 ]
 
 CHANNELS_LAST_DEVICES = ("cpu",)  # measured: ~1.3-1.8x faster `cnn` steps on a 2-core CPU

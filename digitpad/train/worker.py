@@ -151,7 +151,8 @@ class TrainWorker(QObject):
             end_on_gui_thread(self)
 
     def _train(self) -> RunOutcome:
-        from trainer.train import resolve_device, train
+        from trainer.devices import resolve_device
+        from trainer.train import train
 
         config = self.config
         config.validate()
