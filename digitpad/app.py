@@ -22,7 +22,7 @@ import socket
 import sys
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, QSocketNotifier, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QScrollArea,
@@ -87,24 +88,65 @@ def _breakable(text: str, longest: int = 40) -> str:
 
 
 def message_box(parent: QWidget, icon: QMessageBox.Icon, headline: str, message: str) -> QMessageBox:
-    """A non-blocking message box whose text wraps; a long message's full text goes under "Show Details…"."""
-    box = QMessageBox(icon, "digitpad", "", QMessageBox.StandardButton.Ok, parent)
+    """A non-blocking message box whose text wraps; a long message's full text goes under "Show Details…".
+
+    The message is the box's informative text: QMessageBox always wraps that one, while its main
+    text is sized by a heuristic that cut long lines off ("…or it is da").
+    """
+    box = QMessageBox(icon, "digitpad", headline, QMessageBox.StandardButton.Ok, parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     shown = message if len(message) <= MESSAGE_DETAILS_OVER else message[:MESSAGE_DETAILS_OVER].rstrip() + "…"
-    box.setText(headline or _breakable(shown))
-    if headline:
-        box.setInformativeText(_breakable(shown))
+    box.setInformativeText(_breakable(shown))
     if shown != message:
         box.setDetailedText(message)
-    # Wrapped, neither ragged-narrow nor screen-wide (the labels' object names are QMessageBox's own).
+    # Neither ragged-narrow nor screen-wide (the labels' object names are QMessageBox's own).
     low, high = MESSAGE_WIDTH
-    box.setStyleSheet(f"QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel "
+    box.setStyleSheet(f"QLabel#qt_msgbox_label {{ font-weight: bold; }} QLabel#qt_msgbox_informativelabel "
                       f"{{ min-width: {low}px; max-width: {high}px; }}")
-    for label in box.findChildren(QLabel):
-        label.setWordWrap(True)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()  # window-modal, returns at once: nothing blocks the event loop
     return box
+
+
+def _action(parent: QObject, text: str, tip: str = "", shortcut: QKeySequence | None = None) -> QAction:
+    action = QAction(text, parent)
+    action.setToolTip(tip)
+    if shortcut is not None:
+        action.setShortcut(shortcut)
+    return action
+
+
+class RecentModels(QObject):
+    """File > Recent Models: model files opened before, remembered in the settings (never the bundled one)."""
+
+    def __init__(self, store: QSettings, menu: QMenu, open_model: Callable[[Path], object]) -> None:
+        super().__init__(menu)
+        self._store, self._menu, self._open = store, menu, open_model
+        menu.aboutToShow.connect(self.fill)
+        self.fill()
+
+    def paths(self) -> list[Path]:
+        """Newest first, those that still exist."""
+        return [Path(p) for p in prefs.read(self._store, prefs.RECENT_MODELS) if Path(p).is_file()]
+
+    def add(self, path: Path | None) -> None:
+        """Remember a model file just loaded (a model trained in this session has none)."""
+        from digitpad.recognizer import bundled_model_path  # torch is in: a model just loaded
+
+        if path is None or path.resolve() == bundled_model_path().resolve():
+            return
+        known = [str(p) for p in self.paths() if p.resolve() != path.resolve()]
+        prefs.write(self._store, prefs.RECENT_MODELS, (str(path.resolve()), *known))
+        self.fill()
+
+    @Slot()
+    def fill(self) -> None:
+        self._menu.clear()
+        for path in self.paths():
+            action = self._menu.addAction(path.name)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _checked=False, p=path: self._open(p))
+        self._menu.setEnabled(bool(self._menu.actions()))
 
 
 class MainWindow(QMainWindow):
@@ -201,29 +243,22 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
 
-    def _action(self, text: str, tip: str = "", shortcut: QKeySequence | None = None) -> QAction:
-        action = QAction(text, self)
-        action.setToolTip(tip)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        return action
-
     def _make_actions(self) -> None:
-        self.open_image_action = self._action("Open &Image…", "Read the digit in a picture file (Ctrl+O; or drop it "
+        self.open_image_action = _action(self, "Open &Image…", "Read the digit in a picture file (Ctrl+O; or drop it "
                                               "on the paper)", QKeySequence(QKeySequence.StandardKey.Open))
-        self.open_model_action = self._action("Open &Model…", "Use another trained model, a .pt checkpoint (or drop "
+        self.open_model_action = _action(self, "Open &Model…", "Use another trained model, a .pt checkpoint (or drop "
                                               "it on the window)", QKeySequence("Ctrl+Shift+O"))
-        self.bundled_model_action = self._action("Use the &Bundled Model", "Go back to the model that comes with "
+        self.bundled_model_action = _action(self, "Use the &Bundled Model", "Go back to the model that comes with "
                                                  "digitpad (assets/digitnet.pt)")
-        self.paste_action = self._action("&Paste Image", "Read the digit in the picture on the clipboard (Ctrl+V)",
+        self.paste_action = _action(self, "&Paste Image", "Read the digit in the picture on the clipboard (Ctrl+V)",
                                          QKeySequence(QKeySequence.StandardKey.Paste))
-        self.quit_action = self._action("&Quit", shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
+        self.quit_action = _action(self, "&Quit", shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.draw_view_action = self._action("&Draw", shortcut=QKeySequence("Ctrl+1"))
-        self.train_view_action = self._action("&Train", shortcut=QKeySequence("Ctrl+2"))
-        self.about_action = self._action("&About digitpad")
+        self.draw_view_action = _action(self, "&Draw", shortcut=QKeySequence("Ctrl+1"))
+        self.train_view_action = _action(self, "&Train", shortcut=QKeySequence("Ctrl+2"))
+        self.about_action = _action(self, "&About digitpad")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_qt_action = self._action("About &Qt")
+        self.about_qt_action = _action(self, "About &Qt")
         self.about_qt_action.setMenuRole(QAction.MenuRole.AboutQtRole)
         self.draw_tab.open_image_button.setDefaultAction(self.open_image_action)
         self.draw_tab.open_image_button.setText("Open Image…")
@@ -233,8 +268,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addActions([self.open_image_action, self.open_model_action])
         self.recent_menu = file_menu.addMenu("&Recent Models")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._fill_recent_menu()
+        self._recent = RecentModels(self._settings, self.recent_menu, self.open_model)
         file_menu.addAction(self.bundled_model_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -335,7 +369,7 @@ class MainWindow(QMainWindow):
         if ticket == self._load_ticket:
             self._busy.hide()
         self.set_recognizer(outcome.recognizer)
-        self._add_recent_model(outcome.recognizer)
+        self._recent.add(outcome.recognizer.checkpoint.path)
         if outcome.notes:
             text = "\n\n".join(outcome.notes)
             if ticket == self._launch_ticket:
@@ -364,25 +398,7 @@ class MainWindow(QMainWindow):
 
     def recent_models(self) -> list[Path]:
         """Model files opened before, newest first (those that still exist)."""
-        return [Path(p) for p in prefs.read(self._settings, prefs.RECENT_MODELS) if Path(p).is_file()]
-
-    def _add_recent_model(self, recognizer: Recognizer) -> None:
-        from digitpad.recognizer import bundled_model_path  # torch is in: a model just loaded
-
-        path = recognizer.checkpoint.path
-        if path is None or path.resolve() == bundled_model_path().resolve():
-            return
-        known = [str(p) for p in self.recent_models() if p.resolve() != path.resolve()]
-        prefs.write(self._settings, prefs.RECENT_MODELS, (str(path.resolve()), *known))
-
-    @Slot()
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_models():
-            action = self.recent_menu.addAction(path.name)
-            action.setToolTip(str(path))
-            action.triggered.connect(lambda _checked=False, p=path: self.open_model(p))
-        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+        return self._recent.paths()
 
     # ------------------------------------------------------------------ images
 
@@ -450,10 +466,10 @@ class MainWindow(QMainWindow):
         self.errorShown.emit(message)
         return message_box(self, QMessageBox.Icon.Critical, title, message)
 
-    def show_notice(self, message: str) -> QMessageBox:
+    def show_notice(self, message: str, headline: str = "Please note") -> QMessageBox:
         """A non-blocking warning dialog; `noticeShown` carries the text."""
         self.noticeShown.emit(message)
-        return message_box(self, QMessageBox.Icon.Warning, "", message)
+        return message_box(self, QMessageBox.Icon.Warning, headline, message)
 
     @Slot()
     def show_about(self) -> AboutDialog:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import atexit
 import traceback
-from typing import Any, Callable
+from typing import Callable
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
@@ -155,7 +155,7 @@ class TaskWorker(QObject):
     # always last: the thread may quit
     done = Signal()
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[[], object]) -> None:
         super().__init__()
         self.fn = fn
 

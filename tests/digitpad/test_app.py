@@ -373,3 +373,84 @@ def test_command_line_version_help_and_predict_without_qt():
     assert "digitpad predict" in predict.stdout
     bad = subprocess.run([*run, "--device", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+# ---------------------------------------------------------------------------------------- models, named and remembered
+
+
+def test_a_model_handed_over_with_a_name_is_called_by_it(qtbot, any_window, any_rec):
+    window, recognizer = any_window, any_rec
+    with qtbot.waitSignal(window.recognizerChanged, timeout=1000):
+        window.set_recognizer(recognizer, name="run 2 · cnn · 98.0%")
+    assert window.model_label.text() == f"Model: run 2 · cnn · 98.0% · {recognizer.device_name}"
+
+
+def test_models_opened_are_listed_under_recent_models_and_the_bundled_model_comes_back(
+        qtbot, any_window, any_rec, tmp_path, settings):
+    from digitpad.recognizer import bundled_model_path
+
+    window, recognizer = any_window, any_rec
+    if not bundled_model_path().is_file():
+        pytest.skip("needs the bundled model")
+    other = tmp_path / "mine.pt"
+    shutil.copy(recognizer.checkpoint.path, other)
+    with qtbot.waitSignal(window.recognizerChanged, timeout=10_000):
+        window.open_model(other)
+    assert window.recent_models() == [other.resolve()]
+    assert [a.text() for a in window.recent_menu.actions()] == ["mine.pt"]
+    with qtbot.waitSignal(window.recognizerChanged, timeout=10_000):
+        window.bundled_model_action.trigger()
+    assert window.recognizer.checkpoint.path == bundled_model_path()
+    assert window.recent_models() == [other.resolve()]  # the bundled model is not a "recent" one
+    second = MainWindow(recognizer, settings=settings)  # remembered for the next session
+    qtbot.addWidget(second)
+    assert second.recent_models() == [other.resolve()]
+    other.unlink()
+    assert second.recent_models() == []  # a file that is gone is not offered
+
+
+def test_a_long_message_wraps_and_its_full_text_is_under_details(qtbot, any_window):
+    from PySide6.QtWidgets import QLabel
+
+    window = any_window
+    message = ("Could not load the model /home/someone/Downloads/a-model-file-with-a-long-name-shared-by-a-friend.pt: "
+               "not a PyTorch model file, or it is damaged (not a zip archive) " * 8)
+    box = window.show_error("Could not load the model", message)
+    qtbot.waitExposed(box)
+    assert box.detailedText() == message
+    label = box.findChild(QLabel, "qt_msgbox_informativelabel")
+    assert label.wordWrap() and label.width() <= box.width()
+    assert label.height() >= label.heightForWidth(label.width())  # every line of it fits
+    short = window.show_notice("CUDA was requested but is not available on this machine: using the CPU instead.")
+    qtbot.waitExposed(short)
+    assert not short.detailedText()
+    label = short.findChild(QLabel, "qt_msgbox_informativelabel")
+    assert label.height() >= label.heightForWidth(label.width())
+    box.close()
+    short.close()
+
+
+def test_the_about_box_summarizes_the_model_for_a_user(qtbot, any_window, any_rec):
+    window, recognizer = any_window, any_rec
+    dialog = window.show_about()
+    text = dialog.browser.toPlainText()
+    for label in ("Model", "Data", "Accuracy", "Size"):
+        assert label in text
+    assert f"{sum(p.numel() for p in recognizer.model.parameters()):,} parameters" in text
+    if recognizer.test_accuracy is not None:
+        assert f"{recognizer.test_accuracy:.2%}" in text
+    assert "```" not in text and "## " not in text  # no raw markdown of the card
+    dialog.close()
+
+
+def test_the_about_box_opens_the_bundled_models_full_card(qtbot, any_window):
+    from digitpad.about import model_card_path
+    from digitpad.recognizer import Recognizer, bundled_model_path
+
+    if not bundled_model_path().is_file() or model_card_path() is None:
+        pytest.skip("needs the bundled model and its card")
+    window = any_window
+    window.set_recognizer(Recognizer.load(None, device="cpu"))
+    dialog = window.show_about()
+    assert dialog.card_button is not None and dialog.card_path == model_card_path()
+    dialog.close()
