@@ -233,15 +233,20 @@ def write_model_cases(directory: Path) -> dict[str, Path]:
 # ---------------------------------------------------------------- images and IDX files
 
 
-def constant_png(path: Path, side: int, mode: str = "RGBA") -> None:
-    """A side x side PNG of one colour, written row by row: a 13000 px one is ~700 KB and takes ~1 s."""
+def big_png(path: Path, side: int, mode: str = "RGBA", bar: bool = False) -> None:
+    """A side x side white PNG (with a black vertical bar, a "1", when `bar`), written row by row:
+    a 13000 px RGBA one is ~700 KB and takes about a second, never holding the pixels in memory."""
     import struct
 
     channels = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
     color_type = {"L": 0, "RGB": 2, "RGBA": 6}[mode]
-    row = b"\0" + b"\xff" * (side * channels)  # filter byte 0, white
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    white = b"\xff" * channels
+    ink = b"\0" * (channels - 1) + (b"\xff" if mode == "RGBA" else b"\0")  # opaque black
+    left, width = side * 9 // 20, side // 10
+    plain = b"\0" + white * side  # filter byte 0
+    inked = b"\0" + white * left + ink * width + white * (side - left - width)
+    top, bottom = (side // 5, side * 4 // 5) if bar else (side, side)
+    data = repeated_zlib([(plain, top), (inked, bottom - top), (plain, side - bottom)])
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
@@ -250,14 +255,69 @@ def constant_png(path: Path, side: int, mode: str = "RGBA") -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
 
 
-def idx_gzip_bomb(path: Path, declared_images: int, inflated_bytes: int) -> None:
-    """A gzip'd IDX images file declaring `declared_images` 28x28 images, inflating to `inflated_bytes`."""
+def repeated_zlib(runs: list[tuple[bytes, int]]) -> bytes:
+    """A zlib stream of each (row, count) run: one block of rows compressed once and repeated (each block
+    ends with a full flush, so it depends on nothing before it): 676 MB of pixels in a fraction of a second."""
+    out, adler = [b"\x78\x01"], 1
+    for row, count in runs:
+        per_block = max(1, 2**20 // len(row))
+        for rows, times in ((per_block, count // per_block), (count % per_block, 1)):
+            if rows == 0 or times == 0:
+                continue
+            block = row * rows
+            compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+            out.append((compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)) * times)
+            for _ in range(times):
+                adler = zlib.adler32(block, adler)
+    out.append(zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH) + adler.to_bytes(4, "big"))
+    return b"".join(out)
+
+
+def big_jpeg(path: Path, width: int, height: int) -> None:
+    """A width x height JPEG of a black bar on white (PIL encodes it: ~50 MB of memory for 12 MP)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (width, height), 255)
+    ImageDraw.Draw(image).rectangle((width * 9 // 20, height // 5, width * 11 // 20, height * 4 // 5), fill=0)
+    image.save(path, format="JPEG", quality=80)
+
+
+def animated_gif(path: Path) -> None:
+    """Two frames: blank first, a bar second (the old reader said only "blank")."""
+    from PIL import Image, ImageDraw
+
+    blank = Image.new("L", (64, 64), 255)
+    digit = blank.copy()
+    ImageDraw.Draw(digit).rectangle((28, 10, 36, 54), fill=0)
+    blank.save(path, format="GIF", save_all=True, append_images=[digit], duration=100, loop=0)
+
+
+def idx_gzip_bomb(path: Path, declared_images: int, inflated_mb: int) -> None:
+    """A gzip'd IDX images file declaring `declared_images` 28x28 images and inflating to `inflated_mb` MB more:
+    a 4,096 MB one is a 4 MB file (1 MB of zeros deflates to 1 KB, compressed once and repeated), written in
+    about 3 s (the CRC of 4 GB)."""
     header = (0x803).to_bytes(4, "big") + declared_images.to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
-    chunk = bytes(2**20)
-    with gzip.open(path, "wb", compresslevel=1) as f:
-        f.write(header)
-        for _ in range(inflated_bytes // len(chunk)):
-            f.write(chunk)
+    zeros = bytes(2**20)
+    segments, crc = [], zlib.crc32(header)
+    for block, times in ((header, 1), (zeros, inflated_mb)):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+        segments.append((compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)) * times)
+    for _ in range(inflated_mb):
+        crc = zlib.crc32(zeros, crc)
+    size = len(header) + inflated_mb * len(zeros)
+    end = zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+    path.write_bytes(b"\x1f\x8b\x08\x00\0\0\0\0\x00\xff" + b"".join(segments) + end
+                     + crc.to_bytes(4, "little") + (size % 2**32).to_bytes(4, "little"))
+
+
+def small_mnist(directory: Path, n: int = 20) -> None:
+    """Four valid gzip'd IDX files of `n` images and labels: a test replaces one with a hostile file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    images = (0x803).to_bytes(4, "big") + n.to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(n * 784)
+    labels = (0x801).to_bytes(4, "big") + n.to_bytes(4, "big") + bytes(i % 10 for i in range(n))
+    for name, data in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels),
+                       ("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels)):
+        (directory / f"{name}.gz").write_bytes(gzip.compress(data))
 
 
 def digit_png(path: Path) -> None:

@@ -26,8 +26,9 @@ from trainer.errors import DataError
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels: a 7300 x 5500 photo; decoding it takes < 200 MB
 # Preprocessing works on at most this many pixels a side (a digit ends up 20 px tall; the thin-stroke
-# path draws at 160 px): 2048 px in float32 is 16 MB per copy.
-WORK_MAX_SIDE = 2048
+# path draws at 160 px): 1024 px in float32 is 4 MB per copy, and preprocessing makes about ten.
+WORK_MAX_SIDE = 1024
+SHRINK_BAND_ROWS = 64  # output rows shrunk at a time
 PLAIN_MODES = ("L", "RGBA", "I", "F")  # what decoding leaves: 8-bit gray, 8-bit RGBA, or 32-bit gray
 
 
@@ -102,9 +103,20 @@ def plain_mode(image: Image.Image) -> Image.Image:
 
 
 def shrink(image: Image.Image) -> Image.Image:
-    """`image` box-averaged down (a whole factor) so that its longer side is at most WORK_MAX_SIDE."""
+    """`image` box-averaged down (a whole factor) so that its longer side is at most WORK_MAX_SIDE.
+
+    Band by band: PIL's reduce copies an RGBA image whole (to premultiply alpha) before reducing it,
+    which doubled the memory of a big picture. Bands a multiple of the factor tall give the same pixels.
+    """
     factor = _factor(image.size)
-    return image.reduce(factor) if factor > 1 else image
+    if factor == 1:
+        return image
+    width, height = image.size
+    out = Image.new(image.mode, (-(-width // factor), -(-height // factor)))
+    band = factor * SHRINK_BAND_ROWS
+    for top in range(0, height, band):
+        out.paste(image.crop((0, top, width, min(height, top + band))).reduce(factor), (0, top // factor))
+    return out
 
 
 def shrink_array(array: np.ndarray) -> np.ndarray:

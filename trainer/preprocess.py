@@ -163,7 +163,7 @@ def image_to_mnist(image: Any) -> np.ndarray:
     uint8/uint16/bool or float in [0, 1]. Transparent pixels count as white paper. Dark ink on
     light paper and light ink on dark are both accepted (the background is taken from the border).
     Files are read as `trainer.images.read_image_file` says (regular files, up to 40 megapixels, the
-    first frame of an animation); big pictures are shrunk to 2048 px a side first.
+    first frame of an animation); big pictures are shrunk to 1024 px a side first.
     Raises NothingDrawnError for a blank image, DataError for an unreadable file.
     """
     if not isinstance(image, (str, Path)):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import builtins
 import errno
+import os
 import pickle
 import stat
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from trainer.checkpoint import (
     load_checkpoint,
     load_model,
     make_checkpoint,
+    remove_stale_temp_files,
     save_checkpoint,
 )
 from trainer.data import MNIST_MEAN, MNIST_STD
@@ -312,6 +315,34 @@ def test_saving_over_an_existing_model_replaces_it(tmp_path):
     save_checkpoint(make_checkpoint(replacement, "cnn", {}), path)
     torch.testing.assert_close(outputs(load_model(path)[0]), outputs(replacement), rtol=0, atol=0)
     assert directory_listing(tmp_path) == ["model.pt"]
+
+
+def test_a_save_removes_temp_files_that_killed_saves_left_behind_but_not_recent_or_foreign_ones(tmp_path):
+    # what `kill -9` during save_checkpoint leaves: hidden .NAME.XXXXXXXX.tmp files (tempfile.mkstemp)
+    stale = [tmp_path / ".model.pt.k3j_x9q1.tmp", tmp_path / ".other.pth.abcdefgh.tmp"]
+    recent = tmp_path / ".model.pt.zz11yy22.tmp"  # perhaps another process's save in progress
+    foreign = [tmp_path / ".notes.txt.abcdefgh.tmp", tmp_path / "model.pt.abcdefgh.tmp", tmp_path / "keep.tmp"]
+    hour_ago = time.time() - 3600
+    for path in [*stale, recent, *foreign]:
+        path.write_bytes(b"PK\x03\x04 half a checkpoint")
+        if path != recent:
+            os.utime(path, (hour_ago, hour_ago))
+    saved(tmp_path)
+    assert directory_listing(tmp_path) == sorted(["model.pt", recent.name, *(p.name for p in foreign)])
+
+
+def test_removing_stale_temp_files_skips_what_it_cannot_remove(tmp_path, monkeypatch):
+    stale = tmp_path / ".model.pt.k3j_x9q1.tmp"
+    stale.write_bytes(b"x")
+    os.utime(stale, (0, 0))
+
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+
+    monkeypatch.setattr(ckpt_module.os, "unlink", refuse)
+    assert remove_stale_temp_files(tmp_path) == []
+    monkeypatch.undo()
+    assert remove_stale_temp_files(tmp_path) == [stale] and not stale.exists()
 
 
 def test_saving_onto_a_directory_is_refused(tmp_path):
