@@ -124,7 +124,7 @@ def child(model: str | None, device: str, eager: bool) -> dict:
 
 def densify(points, step: float = 8.0) -> list[tuple[float, float]]:
     out = [points[0]]
-    for (ax, ay), (bx, by) in zip(points[:-1], points[1:]):
+    for (ax, ay), (bx, by) in zip(points[:-1], points[1:], strict=True):
         n = max(1, int(((bx - ax) ** 2 + (by - ay) ** 2) ** 0.5 / step))
         out.extend((ax + (bx - ax) * k / n, ay + (by - ay) * k / n) for k in range(1, n + 1))
     return out
