@@ -1,12 +1,15 @@
 """The Train tab's settings form: every TrainConfig knob the window offers, read with `config()`, set with `set_config()`.
 
-Each field's widget is looked up by the TrainConfig field it edits (`editors`), so reading,
-setting and remembering the form are loops over fields, not one line per widget. The "More
-options" fold is built from `MORE_FIELDS`, a table of field specs.
+The rows are built from TrainConfig's field metadata (trainer.config: label, tooltip, range,
+choices, group): a field added there appears in its group's box, "More options" included, with
+no edit here. Each widget is found by the field it edits (`editors`), so reading, setting and
+remembering the form are loops over fields. Only the model, dataset and device choices have
+widgets of their own (parameter counts, a pen-digits file that may be missing, CUDA that may be).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from dataclasses import dataclass
@@ -33,52 +36,30 @@ from PySide6.QtWidgets import (
 )
 
 from digitpad.train.session import config_from_stored, remembered_values
-from trainer.train import ConfigError, TrainConfig
+from trainer.config import Group, Param, TrainConfig, is_optional, params, value_type
+from trainer.errors import ConfigError
 
-OPTIMIZERS = (("Adam", "adam"), ("AdamW", "adamw"), ("SGD", "sgd"), ("SGD + momentum", "momentum"))
-DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 DATASETS = (("MNIST", False), ("MNIST + pen digits", True))
-SCHEDULES = (("Constant", "none"), ("One-cycle", "onecycle"), ("Cosine", "cosine"))
-MAX_SUBSET = 60_000  # the MNIST training set
-SUBSET_STEP = 1_000
-MAX_TEST_SUBSET = 10_000
-# the bounds of the form's integer fields (TrainConfig.validate has the lower ones too)
-LIMITS = {"batch_size": (1, 8192), "epochs": (1, 200), "seed": (0, 2**31 - 1), "pen_copies": (1, 20),
-          "subset": (0, MAX_SUBSET), "test_subset": (0, MAX_TEST_SUBSET)}
+DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
+INT_MAX = 2**31 - 1  # a QSpinBox holds a C int
 SETTINGS_DATA_DIR = "train/data_dir"
 SETTINGS_LOG_DIR = "train/log_dir"
 SETTINGS_CONFIG = "train/config"  # the form's other fields, as JSON
 SETTINGS_MORE_OPTIONS = "train/more_options"  # whether "More options" is unfolded
 COMBO_MIN_CHARS = 10
+GROUP_TITLES = {Group.MODEL: "Model", Group.OPTIMIZER: "Optimization", Group.DATA: "Data and device"}
+ROW_LABELS = {"pen_digits": "Dataset"}  # where the form's row says more than the field's label
+# the names scripts and tests have used for the form's widgets
+WIDGET_NAMES = {"arch_combo": "arch", "optimizer_combo": "optimizer", "lr_edit": "lr", "momentum_spin": "momentum",
+                "batch_spin": "batch_size", "epochs_spin": "epochs", "seed_spin": "seed", "augment_check": "augment",
+                "dataset_combo": "pen_digits", "subset_spin": "subset", "test_subset_spin": "test_subset",
+                "device_combo": "device", "weight_decay_edit": "weight_decay", "schedule_combo": "schedule",
+                "label_smoothing_spin": "label_smoothing", "ema_spin": "ema", "pen_copies_spin": "pen_copies"}
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """How the form edits one TrainConfig field: a number typed freely, a bounded spin box, or a choice."""
-
-    name: str
-    label: str
-    help: str = ""
-    high: float | None = None  # spin boxes: the upper bound (the lower one is 0)
-    decimals: int = 2
-    step: float = 0.05
-    zero_text: str = ""  # shown for 0, e.g. "off"
-    choices: tuple[tuple[str, object], ...] = ()  # (label, value)
-    example: str = ""  # number fields: an example for the error message
-
-
-# Regularization, schedule, weight averaging, pen-digit weight: folded away until asked for.
-MORE_FIELDS = (
-    FieldSpec("weight_decay", "Weight decay", "Weight decay, e.g. 0.01 with AdamW or 5e-4 with SGD; 0 = none",
-              example="0.01"),
-    FieldSpec("schedule", "LR schedule", "How the learning rate changes over the run, batch by batch",
-              choices=SCHEDULES),
-    FieldSpec("label_smoothing", "Label smoothing", high=0.5, zero_text="off"),
-    FieldSpec("ema", "Weight average", "Evaluate and save a moving average of the weights with this decay, e.g. 0.999",
-              high=0.9999, decimals=4, step=0.001, zero_text="off"),
-    FieldSpec("pen_copies", "Pen copies", "With MNIST + pen digits: renders of each pen digit at random sizes and "
-              "places; more weigh drawn digits more against MNIST"),
-)
+def form_params(group: Group) -> list[tuple[str, Param, dataclasses.Field]]:
+    """The fields of `group` the form shows, in TrainConfig's order."""
+    return [(name, meta, f) for name, meta, f in params() if meta.group is group and meta.form and name != "data_dir"]
 
 
 @dataclass
@@ -108,25 +89,34 @@ def _number_edit(value: float, tooltip: str) -> QLineEdit:
     return edit
 
 
-def _fraction_spin(spec: FieldSpec, value: float) -> QDoubleSpinBox:
-    """A spin box for a value in [0, spec.high]; `spec.zero_text` (e.g. "off") is shown for 0."""
+def _decimals(*values: float | None) -> int:
+    """Enough decimals to show each of `values` exactly (0.05 -> 2, 0.9999 -> 4)."""
+    return max((len(f"{v:g}".partition(".")[2]) for v in values if v is not None), default=2)
+
+
+def _float_spin(meta: Param, value: float) -> QDoubleSpinBox:
+    """A spin box over the field's range; `none_text` (e.g. "off") is shown for 0."""
     spin = QDoubleSpinBox()
-    spin.setRange(0.0, spec.high)
-    spin.setDecimals(spec.decimals)
-    spin.setSingleStep(spec.step)
+    high = meta.form_high if meta.form_high is not None else meta.high
+    spin.setRange(meta.low or 0.0, high)
+    spin.setDecimals(max(2, _decimals(meta.step, high)))
+    spin.setSingleStep(meta.step or 0.05)
     spin.setValue(value)
-    spin.setSpecialValueText(spec.zero_text)
-    spin.setToolTip(spec.help)
+    spin.setSpecialValueText(meta.none_text)
+    spin.setToolTip(meta.tooltip)
     return spin
 
 
-def _int_spin(name: str, value: int, tooltip: str = "", *, step: int = 1, zero_text: str = "") -> QSpinBox:
+def _int_spin(meta: Param, value: int | None, optional: bool) -> QSpinBox:
+    """A spin box over the field's range; an optional field's None is 0, shown as `none_text` ("all")."""
     spin = QSpinBox()
-    spin.setRange(*LIMITS[name])
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    spin.setSpecialValueText(zero_text)
-    spin.setToolTip(tooltip)
+    high = meta.form_high if meta.form_high is not None else meta.high
+    spin.setRange(0 if optional else int(meta.low or 0), int(min(high if high is not None else INT_MAX, INT_MAX)))
+    spin.setSingleStep(int(meta.step or 1))
+    spin.setValue(value or 0)
+    if optional:
+        spin.setSpecialValueText(meta.none_text)
+    spin.setToolTip(meta.tooltip + (f"; {meta.none_text} = 0" if optional and meta.none_text else ""))
     return spin
 
 
@@ -139,19 +129,21 @@ def _combo(choices, current, tooltip: str = "") -> QComboBox:
     return combo
 
 
-def _editor_for(spec: FieldSpec, default) -> QWidget:
-    """The widget a spec asks for, by the field's type."""
-    if spec.choices:
-        return _combo(spec.choices, default, spec.help)
-    if isinstance(default, bool):
-        check = QCheckBox(spec.help)
+def editor_for(meta: Param, f: dataclasses.Field, default) -> QWidget:
+    """The widget for a field, chosen by its type and metadata: a choice, a check box, a spin box or a number."""
+    kind = value_type(f)
+    choices = meta.choice_values()
+    if choices is not None:
+        return _combo([(meta.choice_label(c), c) for c in choices], default, meta.tooltip)
+    if kind is bool:
+        check = QCheckBox(meta.tooltip)
         check.setChecked(default)
         return check
-    if isinstance(default, int):
-        return _int_spin(spec.name, default, spec.help)
-    if spec.high is not None:
-        return _fraction_spin(spec, default)
-    return _number_edit(default, spec.help)
+    if kind is int:
+        return _int_spin(meta, default, is_optional(f))
+    if meta.form_high is not None or meta.high is not None:
+        return _float_spin(meta, default)
+    return _number_edit(default, meta.tooltip)
 
 
 def _read_number(edit: QLineEdit, what: str, example: str) -> float:
@@ -206,7 +198,7 @@ def _default_data_dir() -> str:
 
 
 class TrainForm(QWidget):
-    """The settings of the next run, grouped; remembered in `settings` between sessions."""
+    """The settings of the next run, one row per TrainConfig field of the form's groups; remembered between sessions."""
 
     # the MNIST directory changed (typed, chosen or set)
     dataDirChanged = Signal(str)
@@ -217,12 +209,14 @@ class TrainForm(QWidget):
         super().__init__(parent)
         self.settings = settings
         self.editors: dict[str, QWidget] = {}  # TrainConfig field -> its widget
+        self._nouns: dict[str, str] = {}  # number fields: how an error names them
         defaults = TrainConfig()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._build_model_group(defaults))
-        layout.addWidget(self._build_optimizer_group(defaults))
-        layout.addWidget(self._build_data_group(defaults))
+        for group in (Group.MODEL, Group.OPTIMIZER, Group.DATA):
+            box = QGroupBox(GROUP_TITLES[group])
+            self._add_rows(QFormLayout(box), group, defaults)
+            layout.addWidget(box)
         layout.addWidget(self._build_more_options(defaults))
         layout.addWidget(self._build_output_group())
         layout.addStretch(1)
@@ -233,72 +227,60 @@ class TrainForm(QWidget):
         self._on_optimizer_changed()
         self._on_dataset_changed()
 
+    def __getattr__(self, name: str):
+        # lr_edit, batch_spin, ...: the editor of a field under its widget name
+        field_name = WIDGET_NAMES.get(name)
+        editors = self.__dict__.get("editors")
+        if field_name is None or editors is None or field_name not in editors:
+            raise AttributeError(name)
+        return editors[field_name]
+
     # ------------------------------------------------------------ layout
 
-    def _build_model_group(self, defaults: TrainConfig) -> QGroupBox:
-        box = QGroupBox("Model")
-        form = QFormLayout(box)
-        self.arch_combo = QComboBox()
-        for arch in architectures():
-            self.arch_combo.addItem(f"{arch.name}  ({arch.parameters:,} parameters)", arch.name)
-            self.arch_combo.setItemData(self.arch_combo.count() - 1, arch.description, Qt.ToolTipRole)
-        self.arch_description = QLabel()
-        self.arch_description.setWordWrap(True)
-        self.arch_description.setStyleSheet("color: palette(placeholder-text);")
-        form.addRow("Architecture", self.arch_combo)
-        form.addRow(self.arch_description)
-        self.editors["arch"] = self.arch_combo
-        return box
+    def _add_rows(self, form: QFormLayout, group: Group, defaults: TrainConfig) -> None:
+        for name, meta, f in form_params(group):
+            editor = self._special_editor(name, defaults) or editor_for(meta, f, getattr(defaults, name))
+            self.editors[name] = editor
+            if isinstance(editor, QLineEdit):
+                self._nouns[name] = meta.noun
+            form.addRow(ROW_LABELS.get(name, meta.label), editor)
+            if name == "arch":
+                form.addRow(self.arch_description)
+            if name == "test_subset":
+                form.addRow("Data dir", self._build_data_dir_row())
 
-    def _build_optimizer_group(self, defaults: TrainConfig) -> QGroupBox:
-        box = QGroupBox("Optimization")
-        form = QFormLayout(box)
-        self.optimizer_combo = _combo(OPTIMIZERS, defaults.optimizer)
-        self.lr_edit = _number_edit(defaults.lr, "Learning rate, e.g. 5e-4 for Adam or 0.01 for SGD")
-        self.momentum_spin = _fraction_spin(FieldSpec("momentum", "Momentum", "Used by SGD + momentum only",
-                                                      high=0.999, decimals=3), defaults.momentum)
-        self.batch_spin = _int_spin("batch_size", defaults.batch_size)
-        self.epochs_spin = _int_spin("epochs", defaults.epochs)
-        self.seed_spin = _int_spin("seed", defaults.seed)
-        self.augment_check = QCheckBox("random affine distortions")
-        self.augment_check.setChecked(defaults.augment)
-        rows = (("Optimizer", "optimizer", self.optimizer_combo), ("Learning rate", "lr", self.lr_edit),
-                ("Momentum", "momentum", self.momentum_spin), ("Batch size", "batch_size", self.batch_spin),
-                ("Epochs", "epochs", self.epochs_spin), ("Seed", "seed", self.seed_spin),
-                ("Augment", "augment", self.augment_check))
-        for label, name, widget in rows:
-            form.addRow(label, widget)
-            self.editors[name] = widget
-        return box
+    def _special_editor(self, name: str, defaults: TrainConfig) -> QWidget | None:
+        """The fields whose widget knows more than the field's metadata (models, devices, data sets)."""
+        if name == "arch":
+            combo = QComboBox()
+            for arch in architectures():
+                combo.addItem(f"{arch.name}  ({arch.parameters:,} parameters)", arch.name)
+                combo.setItemData(combo.count() - 1, arch.description, Qt.ToolTipRole)
+            self.arch_description = QLabel()
+            self.arch_description.setWordWrap(True)
+            self.arch_description.setStyleSheet("color: palette(placeholder-text);")
+            return combo
+        if name == "pen_digits":
+            combo = _combo(DATASETS, defaults.pen_digits)
+            _disable_item(combo, 1, _pen_digits_unavailable_reason())
+            return combo
+        if name == "device":
+            combo = _combo(DEVICES, defaults.device)
+            combo.setItemText(0, f"Auto ({_auto_device_name()})")
+            _disable_item(combo, combo.findData("cuda"), _cuda_unavailable_reason())
+            return combo
+        return None
 
-    def _build_data_group(self, defaults: TrainConfig) -> QGroupBox:
-        box = QGroupBox("Data and device")
-        form = QFormLayout(box)
-        self.dataset_combo = _combo(DATASETS, defaults.pen_digits)
-        _disable_item(self.dataset_combo, 1, _pen_digits_unavailable_reason())
-        self.subset_spin = _int_spin("subset", 0, "Train on a class-balanced subset of this many images (for quick "
-                                     "runs); 0 = all 60,000", step=SUBSET_STEP, zero_text="all")
-        self.test_subset_spin = _int_spin("test_subset", 0, "Evaluate on this many test images; 0 = all 10,000",
-                                          step=SUBSET_STEP, zero_text="all")
+    def _build_data_dir_row(self) -> QHBoxLayout:
         self.data_dir_edit = QLineEdit(str(self.settings.value(SETTINGS_DATA_DIR, "") or _default_data_dir()))
         self.data_dir_edit.setToolTip("Directory with the four MNIST IDX files (downloaded there when missing)")
         self.browse_button = QToolButton()
         self.browse_button.setText("…")
         self.browse_button.setToolTip("Choose the MNIST directory")
-        data_row = QHBoxLayout()
-        data_row.addWidget(self.data_dir_edit, 1)
-        data_row.addWidget(self.browse_button)
-        self.device_combo = _combo(DEVICES, defaults.device)
-        self.device_combo.setItemText(0, f"Auto ({_auto_device_name()})")
-        _disable_item(self.device_combo, self.device_combo.findData("cuda"), _cuda_unavailable_reason())
-        form.addRow("Dataset", self.dataset_combo)
-        form.addRow("Train subset", self.subset_spin)
-        form.addRow("Test subset", self.test_subset_spin)
-        form.addRow("Data dir", data_row)
-        form.addRow("Device", self.device_combo)
-        self.editors.update(pen_digits=self.dataset_combo, subset=self.subset_spin,
-                            test_subset=self.test_subset_spin, device=self.device_combo)
-        return box
+        row = QHBoxLayout()
+        row.addWidget(self.data_dir_edit, 1)
+        row.addWidget(self.browse_button)
+        return row
 
     def _build_more_options(self, defaults: TrainConfig) -> QWidget:
         self.more_button = QToolButton()
@@ -308,16 +290,7 @@ class TrainForm(QWidget):
         self.more_button.setStyleSheet("QToolButton { border: none; padding: 2px 0; }")  # a fold, not a pressed button
         self.more_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.more_panel = QGroupBox()
-        form = QFormLayout(self.more_panel)
-        for spec in MORE_FIELDS:
-            editor = _editor_for(spec, getattr(defaults, spec.name))
-            self.editors[spec.name] = editor
-            form.addRow(spec.label, editor)
-        self.weight_decay_edit = self.editors["weight_decay"]
-        self.schedule_combo = self.editors["schedule"]
-        self.label_smoothing_spin = self.editors["label_smoothing"]
-        self.ema_spin = self.editors["ema"]
-        self.pen_copies_spin = self.editors["pen_copies"]
+        self._add_rows(QFormLayout(self.more_panel), Group.MORE, defaults)
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -348,25 +321,25 @@ class TrainForm(QWidget):
             combo.setMinimumContentsLength(COMBO_MIN_CHARS)
 
     def _wire(self) -> None:
-        self.arch_combo.currentIndexChanged.connect(self._on_arch_changed)
-        self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_changed)
-        self.dataset_combo.currentIndexChanged.connect(self._on_dataset_changed)
+        self.editors["arch"].currentIndexChanged.connect(self._on_arch_changed)
+        self.editors["optimizer"].currentIndexChanged.connect(self._on_optimizer_changed)
+        self.editors["pen_digits"].currentIndexChanged.connect(self._on_dataset_changed)
         self.browse_button.clicked.connect(self._browse_data_dir)
         self.data_dir_edit.editingFinished.connect(self._on_data_dir_edited)
         self.more_button.toggled.connect(self._on_more_options_toggled)
 
     @Slot()
     def _on_arch_changed(self) -> None:
-        arch = next((a for a in architectures() if a.name == self.arch_combo.currentData()), None)
+        arch = next((a for a in architectures() if a.name == self.editors["arch"].currentData()), None)
         self.arch_description.setText(arch.description if arch else "")
 
     @Slot()
     def _on_optimizer_changed(self) -> None:
-        self.momentum_spin.setEnabled(self.optimizer_combo.currentData() == "momentum")
+        self.editors["momentum"].setEnabled(self.editors["optimizer"].currentData() == "momentum")
 
     @Slot()
     def _on_dataset_changed(self) -> None:
-        self.pen_copies_spin.setEnabled(bool(self.dataset_combo.currentData()))
+        self.editors["pen_copies"].setEnabled(bool(self.editors["pen_digits"].currentData()))
 
     @Slot(bool)
     def _on_more_options_toggled(self, shown: bool) -> None:
@@ -376,7 +349,7 @@ class TrainForm(QWidget):
 
     def more_fields_end(self) -> QWidget:
         """The last row's widget of "More options"."""
-        return self.editors[MORE_FIELDS[-1].name]
+        return self.editors[form_params(Group.MORE)[-1][0]]
 
     def _show_more_options(self, shown: bool) -> None:
         self.more_button.setChecked(shown)
@@ -413,8 +386,9 @@ class TrainForm(QWidget):
     def config(self) -> TrainConfig:
         """The TrainConfig the form describes (validated; ConfigError names a bad field)."""
         values = {name: self._read(name, widget) for name, widget in self.editors.items()}
-        values["subset"] = values["subset"] or None
-        values["test_subset"] = values["test_subset"] or None
+        for name, _meta, f in params():
+            if name in values and is_optional(f) and values[name] == 0:
+                values[name] = None  # "all"
         if not values["pen_digits"]:
             values["pen_copies"] = TrainConfig.pen_copies
         config = TrainConfig(**values, data_dir=self.data_dir())
@@ -424,15 +398,12 @@ class TrainForm(QWidget):
     def set_config(self, config: TrainConfig) -> None:
         """Show `config` in the form (data_dir included when set; spin boxes clamp to their range)."""
         for name, widget in self.editors.items():
-            value = getattr(config, name)
-            if name in ("subset", "test_subset"):
-                value = value or 0
-            _write(widget, value)
+            _write(widget, getattr(config, name))
         if config.data_dir is not None:
             self.set_data_dir(config.data_dir)
 
     def remember(self) -> None:
-        """Store the form's settings for the next session (fields that do not parse are not stored)."""
+        """Store the form's settings for the next session (nothing when a field does not parse)."""
         self.settings.setValue(SETTINGS_LOG_DIR, self.log_dir())
         try:
             values = remembered_values(self.config())
@@ -450,9 +421,8 @@ class TrainForm(QWidget):
 
     def _read(self, name: str, widget: QWidget):
         if isinstance(widget, QLineEdit):
-            label = next((s.label.lower() for s in MORE_FIELDS if s.name == name), "learning rate")
-            example = next((s.example for s in MORE_FIELDS if s.name == name), "5e-4")
-            return _read_number(widget, label, example)
+            default = getattr(TrainConfig, name)
+            return _read_number(widget, self._nouns[name], f"{default:g}" if default else "0.01")
         if isinstance(widget, QComboBox):
             return widget.currentData()
         if isinstance(widget, QCheckBox):
@@ -472,4 +442,4 @@ def _write(widget: QWidget, value) -> None:
     elif isinstance(widget, QCheckBox):
         widget.setChecked(bool(value))
     else:
-        widget.setValue(value)
+        widget.setValue(value or 0)

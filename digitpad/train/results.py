@@ -11,7 +11,8 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QToolTip, QVBoxLayout, QWidget
 
-NUM_CLASSES = 10
+from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
+
 TILE_SCALE = 2  # 28 px digits drawn at 56 px
 TILE_PADDING = 6
 CAPTION_HEIGHT = 18
@@ -153,7 +154,7 @@ class DigitGrid(QWidget):
 
     @property
     def tile_size(self) -> QSize:
-        side = 28 * TILE_SCALE
+        side = IMAGE_SIZE * TILE_SCALE
         return QSize(side + 2 * TILE_PADDING, side + CAPTION_HEIGHT + 2 * TILE_PADDING)
 
     def set_items(
@@ -212,7 +213,7 @@ class DigitGrid(QWidget):
             painter.setPen(text_color)
             painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self._empty_text)
             return
-        side = 28 * TILE_SCALE
+        side = IMAGE_SIZE * TILE_SCALE
         for i, image in enumerate(self._images):
             tile = self._tile_rect(i)
             if not tile.intersects(event.rect()):
@@ -266,7 +267,11 @@ class ResultsView(QTabWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(QLabel("Test images the model got wrong, captioned true → predicted (hover for details)."))
         layout.addWidget(_scrolled(self.misclassified), 1)
-        self.addTab(_scrolled(self.samples), "Data samples")
+        samples_page = QWidget()
+        self._samples_layout = QVBoxLayout(samples_page)
+        self._samples_layout.setContentsMargins(0, 0, 0, 0)
+        self._samples_layout.addWidget(_scrolled(self.samples), 1)
+        self.addTab(samples_page, "Data samples")
         self.addTab(confusion_page, "Confusion matrix")
         self.addTab(gallery_page, "Misclassified")
 
@@ -276,10 +281,14 @@ class ResultsView(QTabWidget):
         tips = [f"training image #{i}: label {int(label)}" + (f"\n{source}" if source else "") for i, label in enumerate(labels)]
         self.samples.set_items(images, captions, tooltips=tips)
 
+    def set_samples_notice(self, widget: QWidget) -> None:
+        """A widget above the samples (the missing-data panel), shown and hidden by its owner."""
+        self._samples_layout.insertWidget(0, widget)
+
     def show_samples_error(self, message: str) -> None:
         """The data viewer could not read the dataset: say why instead of showing samples."""
-        self.samples.set_items(np.zeros((0, 28, 28), np.uint8), [])
-        self.samples.set_empty_text(f"No dataset samples: {message}")
+        self.samples.set_items(np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8), [])
+        self.samples.set_empty_text(f"No dataset samples: {message}" if message else "")
 
     def set_evaluation(
         self,
@@ -306,5 +315,5 @@ class ResultsView(QTabWidget):
     def clear_evaluation(self, summary: str = "No run selected.") -> None:
         self.summary.setText(summary)
         self.confusion.set_matrix(None)
-        self.misclassified.set_items(np.zeros((0, 28, 28), np.uint8), [])
+        self.misclassified.set_items(np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8), [])
         self.setTabText(2, "Misclassified")

@@ -103,8 +103,7 @@ class TrainTab(QWidget):
         column = QWidget()
         column_layout = QVBoxLayout(column)
         column_layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.data_panel, self.message_label):
-            column_layout.addWidget(widget)
+        column_layout.addWidget(self.message_label)
         column_layout.addWidget(scroll, 1)
         column_layout.addWidget(self.controls)
         column.setMinimumWidth(FORM_MIN_WIDTH)
@@ -112,6 +111,7 @@ class TrainTab(QWidget):
 
         self.charts = TrainingCharts()
         self.results = ResultsView()
+        self.results.set_samples_notice(self.data_panel)
         self.runs_panel = RunsPanel(self.session)
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.runs_panel)
@@ -319,7 +319,7 @@ class TrainTab(QWidget):
         self.controls.set_status(f"{run.name} failed.")
         if not mnist_present(run.config.data_dir):
             self._show_missing_data(run.config.data_dir)
-            self.errorShown.emit(message)
+            self.show_error(f"{run.name} failed: {missing_text(run.config.data_dir)} See Data samples.")
         else:
             self.show_error(f"{run.name} failed: {message}")
         self.runFailed.emit(message)
@@ -564,9 +564,9 @@ class TrainTab(QWidget):
 
     def _show_missing_data(self, data_dir: str | None) -> None:
         """The one panel for missing data; the data viewer points at it."""
-        self.clear_message()
         self.data_panel.show_missing(data_dir)
-        self.results.show_samples_error(missing_text(data_dir) + " See the panel on the left.")
+        self.results.show_samples_error("")
+        self.results.setCurrentIndex(0)
         from trainer.data import _network_reachable
 
         self._background(_network_reachable, self.data_panel.set_online, lambda _m: None, "probe")
@@ -615,6 +615,5 @@ class TrainTab(QWidget):
         self.message_label.hide()
 
     def message(self) -> str:
-        """The text of the message banner, or of the missing-data panel ("" when neither shows)."""
-        texts = [self.data_panel.text(), self.message_label.text() if not self.message_label.isHidden() else ""]
-        return " ".join(t for t in texts if t)
+        """The text of the message banner ("" when hidden)."""
+        return self.message_label.text() if not self.message_label.isHidden() else ""
