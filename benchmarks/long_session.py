@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     import digitpad
     from digitpad.app import MainWindow
     from digitpad.recognizer import Recognizer
-    from trainer.pendigits import load_pendigits, place_on_canvas
+    from trainer.pendigits import load_pendigits
 
     try:
         digits = load_pendigits()
@@ -104,41 +104,53 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(1060, 720)
     window.show()
     app.processEvents()
-    canvas = window.canvas
-    paper = canvas.paper_rect()
-    rng = np.random.default_rng(0)
     print(f"digitpad from {Path(digitpad.__file__).parent}")
-    replay(canvas, [[(paper.left() + 50, paper.top() + 50), (paper.left() + 90, paper.top() + 200)]])
+    paper = window.canvas.paper_rect()
+    replay(window.canvas, [[(paper.left() + 50, paper.top() + 50), (paper.left() + 90, paper.top() + 200)]])
     settle(app, window)
     window.draw_tab.clear_action.trigger()
     gc.collect()
     start = rss_mb()
     print(f"start (window shown, model warm): RSS {start:.1f} MB")
+    draw_digits(app, window, digits, args.digits, start)
+    paste_pictures(app, window, args.images, args.side)
+    gc.collect()
+    print(f"end: RSS {rss_mb():.1f} MB ({rss_mb() - start:+.1f} MB over the session)")
+    window.close()
+    return 0
+
+
+def draw_digits(app, window, digits, count: int, start: float) -> None:
+    """`count` pen digits through the canvas, each read, Clear between; RSS every REPORT_EVERY."""
+    from trainer.pendigits import place_on_canvas
+
+    canvas = window.canvas
+    paper = canvas.paper_rect()
+    rng = np.random.default_rng(0)
     began = time.perf_counter()
-    for n in range(1, args.digits + 1):
+    for n in range(1, count + 1):
         digit = digits[(n * 7919) % len(digits)]
         placed = place_on_canvas(digit.strokes, canvas_size=int(paper.width()), height_frac=DIGIT_HEIGHT, rng=rng)
         replay(canvas, [s + [paper.left(), paper.top()] for s in placed])
         settle(app, window)
         window.draw_tab.clear_action.trigger()
-        if n % REPORT_EVERY == 0 or n == args.digits:
+        if n % REPORT_EVERY == 0 or n == count:
             gc.collect()
             now = rss_mb()
             print(f"after {n:5d} digits: RSS {now:.1f} MB ({now - start:+.1f} MB, "
                   f"{(now - start) * 1024 / n:.2f} KB/digit; {time.perf_counter() - began:.0f} s)")
-    after_digits = rss_mb()
-    for k in range(1, args.images + 1):
-        window.open_qimage(big_picture(args.side, k))
+
+
+def paste_pictures(app, window, count: int, side: int) -> None:
+    """`count` large pictures pasted one after another (each read); RSS every 5."""
+    before = rss_mb()
+    for k in range(1, count + 1):
+        window.open_qimage(big_picture(side, k))
         settle(app, window)
-        if k % 5 == 0 or k == args.images:
+        if k % 5 == 0 or k == count:
             gc.collect()
             now = rss_mb()
-            print(f"after {k:2d} pictures of {args.side}x{args.side}: RSS {now:.1f} MB "
-                  f"({now - after_digits:+.1f} MB since the digits)")
-    gc.collect()
-    print(f"end: RSS {rss_mb():.1f} MB ({rss_mb() - start:+.1f} MB over the session)")
-    window.close()
-    return 0
+            print(f"after {k:2d} pictures of {side}x{side}: RSS {now:.1f} MB ({now - before:+.1f} MB since the digits)")
 
 
 if __name__ == "__main__":

@@ -90,7 +90,11 @@ class DigitDisplay(QWidget):
             painter.setPen(blend(text, tile, 0.8))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "?")
 
-        # Headline and detail to the right of the tile, as one block centred on the tile.
+        self._paint_text(painter, rect, box, text, muted)
+        painter.end()
+
+    def _paint_text(self, painter: QPainter, rect: QRectF, box: QRectF, text: QColor, muted: QColor) -> None:
+        """Headline and detail to the right of the tile, as one block centred on the tile."""
         left = box.right() + 14
         width = max(10.0, rect.right() - left)
         head_font = QFont(self.font())
@@ -111,7 +115,6 @@ class DigitDisplay(QWidget):
         painter.setFont(self.font())
         painter.setPen(muted)
         painter.drawText(QRectF(left, top + head_h + gap, width, detail_h), flags, self._detail)
-        painter.end()
 
 
 class ProbabilityBars(QWidget):

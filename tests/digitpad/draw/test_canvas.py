@@ -18,7 +18,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from digitpad.draw.canvas import PAPER_MARGIN, DrawingCanvas
-from trainer.sizes import PAPER_SIZE as STROKE_SPACE
+from trainer.sizes import PAPER_SIZE
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
 
@@ -88,7 +88,7 @@ def test_points_outside_the_paper_are_clamped_to_its_edge(qtbot):
     paper = canvas.paper_rect()
     drag(qtbot, canvas, [(5, 150), (int(paper.center().x()), 150), (595, 150)])
     xs = canvas.strokes()[0][:, 0]
-    assert xs[0] == 0.0 and xs[-1] == STROKE_SPACE and 0 < xs[1] < STROKE_SPACE
+    assert xs[0] == 0.0 and xs[-1] == PAPER_SIZE and 0 < xs[1] < PAPER_SIZE
 
 
 def test_resizing_the_window_keeps_the_drawing(qtbot, canvas):
