@@ -21,14 +21,13 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from trainer.config import DATA_DIR_HELP, Group, Param, TrainConfig, is_optional, params, value_type
 from trainer.devices import DEVICE_HELP, device_arg
-from trainer.errors import ConfigError, DigitpadError, describe_error, is_disk_full
+from trainer.errors import ConfigError, DigitpadError
 from trainer.threads import default_threads
 
 PROG = "digitpad-train"
@@ -40,7 +39,6 @@ EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl+C
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl+C; `kill`, `timeout` and job schedulers (both exist on every OS)
-FALLBACK_ENV = "DIGITPAD_RUNS"  # where a model goes when --out cannot take it
 
 
 # ---------------------------------------------------------------- argument types (argparse-quality errors)
@@ -143,21 +141,11 @@ def _config_kind(meta: Param, f: dataclasses.Field) -> dict[str, Any]:
     extra: dict[str, Any] = {"metavar": meta.metavar} if meta.metavar else {}
     if meta.choice_values() is not None:
         return {"choices": meta.choice_values(), **extra}
-    if meta.check is not None:  # names with their own rules (devices)
-        return {"type": device_arg if f.name == "device" else _checked(meta), **extra}
+    if meta.parse is not None:  # names with their own spelling rules (devices)
+        return {"type": meta.parse, **extra}
     if kind in (int, float):
         return {"type": _number_type(kind, meta), **extra}
     return extra
-
-
-def _checked(meta: Param):
-    def parse(text: str) -> str:
-        problem = meta.check_value(text)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return text
-
-    return parse
 
 
 def _config_help(meta: Param, f: dataclasses.Field) -> str:
@@ -299,7 +287,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     with _open_sinks(args, control) as sinks:
         with _cancel_on_stop_signals(control, stop):  # an error leaves through the sinks' close: no open progress line
             result = train(config, on_event=sinks, control=control)
-        saved, save_problem = (None, None) if args.dry_run or result.steps == 0 else save_with_fallback(result, Path(args.out))
+        saved, save_problem = (None, None) if args.dry_run or result.steps == 0 else _save(result, Path(args.out))
         sinks.write_result(result, saved)
     _print_summary(result, saved, dry_run=args.dry_run)
     if save_problem:
@@ -358,6 +346,12 @@ class _StopAfterFirstBatch:
         pass
 
 
+def _save(result, out: Path) -> tuple[Path, str | None]:
+    from trainer.saving import save_with_fallback
+
+    return save_with_fallback(result, out)
+
+
 def check_output_path(path: Path, flag: str) -> None:
     """Fail before training rather than after it: `path` must be a file name in a writable directory."""
     if path.is_dir():
@@ -370,31 +364,6 @@ def check_output_path(path: Path, flag: str) -> None:
         raise ConfigError(f"{flag} {path}: cannot write into {path.parent} ({exc.strerror or exc})") from None
     os.close(fd)
     os.unlink(probe)
-
-
-def fallback_dirs() -> list[Path]:
-    """Where a model goes when its own path cannot take it: $DIGITPAD_RUNS, the user's data folder, temp."""
-    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    dirs = [data_home / "digitpad" / "runs", Path(tempfile.gettempdir()) / "digitpad-runs"]
-    return ([Path(os.environ[FALLBACK_ENV])] if os.environ.get(FALLBACK_ENV) else []) + dirs
-
-
-def save_with_fallback(result, out: Path) -> tuple[Path, str | None]:
-    """Save to `out`; when that fails, to a fallback folder: (where it went, a one-line problem or None)."""
-    try:
-        return result.save(out), None
-    except (DigitpadError, OSError) as exc:
-        reason = "the disk is full" if is_disk_full(exc) else describe_error(exc)
-    name = f"{out.stem or 'model'}-{time.strftime('%Y%m%d-%H%M%S')}{out.suffix or '.pt'}"
-    for folder in fallback_dirs():
-        if folder.resolve() == out.parent.resolve():
-            continue
-        try:
-            saved = result.save(folder / name)
-        except (DigitpadError, OSError):
-            continue
-        return saved, f"could not save the model to {out}: {reason}; saved it to {saved} instead"
-    raise DigitpadError(f"could not save the model to {out}: {reason}; no fallback folder could take it either")
 
 
 @contextmanager

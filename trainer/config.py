@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainer.devices import DEVICE_HELP, device_name_problem
+from trainer.devices import DEVICE_HELP, device_arg, device_name_problem
 from trainer.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -73,7 +73,8 @@ class Param:
     low_open: bool = False
     high_open: bool = False
     choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None  # callable: known only at run time
-    check: Callable[[Any], str | None] | None = None  # extra rule for values beyond a choice list (device names)
+    check: Callable[[Any], str | None] | None = None  # a rule beyond bounds and choices (device names)
+    parse: Callable[[str], Any] | None = None  # the CLI's text -> value when the type's own is not enough
     what: str = ""  # how messages name it when that is not the label, e.g. "EMA decay"
     tip: str = ""  # the form's tooltip when the help text (written for the CLI) does not fit
     cli_flag: str = ""  # override of the --option spelling
@@ -208,7 +209,7 @@ class TrainConfig:
         tip="Random affine distortions",
     )
     device: str = _setting(
-        "auto", DEVICE_HELP, "Device", Group.DATA, check=device_name_problem,
+        "auto", DEVICE_HELP, "Device", Group.DATA, check=device_name_problem, parse=device_arg,
         choice_labels=(("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA"), ("mps", "Apple MPS")),
     )
     data_dir: str | None = _setting(
@@ -222,7 +223,7 @@ class TrainConfig:
     )
     test_subset: int | None = _setting(
         None, "evaluate on N test images (a class-balanced draw)", "Test subset", Group.DATA,
-        low=1, form_high=10_000, step=1000, none_text="all", metavar="N",
+        low=1, form_high=10_000, step=1000, none_text="all", metavar="N", tip="Evaluate on this many test images",
     )
     val_size: int = _setting(
         0, "hold out N training images as a validation split, evaluated every epoch", "Validation images",
@@ -231,11 +232,14 @@ class TrainConfig:
     pen_digits: bool = _setting(
         False, "add the training writers' UNIPEN pen digits, rendered like canvas drawings "
         "(the file from $DIGITPAD_PENDIGITS or ../shared/pendigits)", "Pen digits", Group.DATA,
+        tip="Add the training writers' pen digits (UNIPEN), rendered like drawings on the canvas",
     )
     pen_copies: int = _setting(
         PEN_DIGIT_COPIES, "with --pen-digits: renders of each pen digit, at random sizes and places; "
         "more copies weigh drawn digits more against MNIST", "Pen copies", Group.MORE, low=1, form_high=20,
         what="pen digit copies", metavar="N",
+        tip="With MNIST + pen digits: renders of each pen digit at random sizes and places; "
+        "more weigh drawn digits more against MNIST",
     )
     log_every: int = _setting(20, "batches between progress updates", "Log every", Group.OUTPUT, low=1, form=False)
 

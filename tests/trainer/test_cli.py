@@ -364,3 +364,17 @@ def test_every_sink_takes_events_a_result_and_close_so_callers_need_no_hasattr(t
     sinks.close()  # twice is fine
     assert "test loss 0.3000" in stream.getvalue() and "test/accuracy" in writer.tags and writer.closed
     assert json.loads((tmp_path / "log.jsonl").read_text())["event"] == "epoch"
+
+
+def test_when_no_folder_can_take_the_model_the_message_says_so(mnist_dir, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from trainer.train import TrainResult
+
+    def nowhere(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(TrainResult, "save", nowhere)
+    assert main(quick_args(mnist_dir, "--arch", "fnn", "--out", str(tmp_path / "m.pt"), "--quiet")) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert "the disk is full; no fallback folder could take it either" in line
