@@ -39,7 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "assets" / "onedigit.json", help="(default: %(default)s)")
     p.add_argument("--numbers", type=int, default=600, help="numbers per length and spacing (default: %(default)s)")
     p.add_argument("--hidden", type=int, default=32, help="hidden units (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=300, help="full-batch Adam steps (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=600, help="full-batch Adam steps (default: %(default)s)")
+    p.add_argument("--distorted", type=float, default=0.5,
+                   help="share of the numbers whose digits are reshaped (compose.distorted) (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="(default: %(default)s)")
     p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
     return p.parse_args(argv)
@@ -87,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     train, _ = split_by_writer(load_pendigits(args.pendigits))  # held-out writers dropped here
     rec = Recognizer.load(device="cpu")
     start = time.perf_counter()
+    reshaped = round(args.numbers * args.distorted)
     numbers = [n for gaps in (SPACED, TIGHT, WIDE_GAPS) for length in LENGTHS
-               for n in random_numbers(train, rng, args.numbers, length, gaps)]
+               for n in random_numbers(train, rng, args.numbers - reshaped, length, gaps)
+               + random_numbers(train, rng, reshaped, length, gaps, distort=True)]
     x, y = build_rows(rec, numbers)
     print(f"{len(numbers)} numbers, {len(y)} candidates ({int(y.sum())} whole digits) in "
           f"{time.perf_counter() - start:.0f} s; {len(FEATURES)} features")

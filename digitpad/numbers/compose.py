@@ -22,6 +22,11 @@ HEIGHT_JITTER = 0.08      # each digit's height is the common height +- this sha
 BASELINE_WAVE = 0.05      # the baseline swings this many digit heights up and down along the number ...
 BASELINE_NOISE = 0.02     # ... plus this much (standard deviation, digit heights) per digit
 MARGIN = 0.05 * PAPER_SIZE  # the number starts this far from the paper's left edge
+# distorted(): new writers for the "one digit" model's training, drawn from the training writers' digits
+ROTATION = 0.15           # radians, either way
+SHEAR = 0.25              # x += SHEAR * y, either way
+STRETCH = 0.2             # the width is multiplied by exp(+-STRETCH)
+STROKE_SHIFT = 0.04       # each stroke of a many-stroke digit moves this much (standard deviation, digit heights)
 
 
 @dataclass
@@ -38,8 +43,11 @@ class ComposedNumber:
 
 
 def compose_number(digits: Sequence[PenDigit], rng: np.random.Generator, gaps: tuple[float, float] = SPACED,
-                   height: float | None = None) -> ComposedNumber:
-    """Lay `digits` out left to right in paper units (y down); random sizes, baseline and gaps drawn with `rng`."""
+                   height: float | None = None, distort: bool = False) -> ComposedNumber:
+    """Lay `digits` out left to right in paper units (y down); random sizes, baseline and gaps drawn with `rng`.
+
+    `distort`: each digit is first reshaped by distorted(), as another person would write it.
+    """
     common = rng.uniform(*HEIGHT_RANGE) if height is None else height
     phase = rng.uniform(0, 2 * np.pi)
     base = 0.5 * PAPER_SIZE + common / 2
@@ -47,7 +55,7 @@ def compose_number(digits: Sequence[PenDigit], rng: np.random.Generator, gaps: t
     strokes, groups = [], []
     for k, digit in enumerate(digits):
         target = common * rng.uniform(1 - HEIGHT_JITTER, 1 + HEIGHT_JITTER)
-        placed = _scaled(digit.strokes, target)
+        placed = _scaled(distorted(digit.strokes, rng) if distort else digit.strokes, target)
         bottom = base + common * (BASELINE_WAVE * np.sin(phase + 0.9 * k) + rng.normal(0, BASELINE_NOISE))
         lo = np.concatenate(placed).min(axis=0)
         hi = np.concatenate(placed).max(axis=0)
@@ -66,6 +74,24 @@ def _scaled(strokes: Sequence[np.ndarray], height: float) -> list[np.ndarray]:
     return [(np.asarray(s, dtype=np.float64) - pts.min(axis=0)) * scale for s in strokes]
 
 
+def distorted(strokes: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """The digit slanted, rotated and stretched a little, its strokes moved apart or together a little.
+
+    The ten-class model was trained on the training writers' digits and reads them more surely than a new
+    person's; the "one digit" model learns from these reshaped digits how sure the classifier is elsewhere.
+    """
+    pts = np.concatenate(strokes)
+    height = max(float(np.ptp(pts[:, 1])), 1e-6)
+    angle = rng.uniform(-ROTATION, ROTATION)
+    rotate = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    shape = rotate @ np.array([[np.exp(rng.uniform(-STRETCH, STRETCH)), rng.uniform(-SHEAR, SHEAR)], [0.0, 1.0]])
+    centre = pts.mean(axis=0)
+    out = [(np.asarray(s, dtype=np.float64) - centre) @ shape.T for s in strokes]
+    if len(out) > 1:
+        out = [s + rng.normal(0.0, STROKE_SHIFT * height, size=2) for s in out]
+    return out
+
+
 def by_writer(digits: Sequence[PenDigit]) -> dict[int, list[PenDigit]]:
     """Digits grouped by their writer's id."""
     out: dict[int, list[PenDigit]] = {}
@@ -75,7 +101,7 @@ def by_writer(digits: Sequence[PenDigit]) -> dict[int, list[PenDigit]]:
 
 
 def random_numbers(digits: Sequence[PenDigit], rng: np.random.Generator, count: int, length: int,
-                   gaps: tuple[float, float]) -> list[ComposedNumber]:
+                   gaps: tuple[float, float], distort: bool = False) -> list[ComposedNumber]:
     """`count` numbers of `length` digits, each from one randomly chosen writer's digits."""
     writers = by_writer(digits)
     ids = sorted(writers)
@@ -83,5 +109,5 @@ def random_numbers(digits: Sequence[PenDigit], rng: np.random.Generator, count: 
     for _ in range(count):
         own = writers[ids[rng.integers(len(ids))]]
         picks = [own[i] for i in rng.integers(len(own), size=length)]
-        numbers.append(compose_number(picks, rng, gaps))
+        numbers.append(compose_number(picks, rng, gaps, distort=distort))
     return numbers

@@ -1,0 +1,99 @@
+"""Several digits in one drawing: real pen digits of held-out writers, composed into numbers, read back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitpad.numbers.compose import TIGHT, by_writer, compose_number
+from digitpad.numbers.reading import NumberReading
+from digitpad.recognizer import Recognizer, bundled_model_path
+from trainer.errors import NothingDrawnError
+
+WRITERS = (2, 6, 10)       # held-out writers whose "2026" is read in the test
+MULTI_STROKE_SAMPLE = 60   # two-stroke 4s and 5s of held-out writers checked to stay whole
+KEPT_WHOLE_FLOOR = 0.97    # benchmarks/number_reading.py: 99.8% of all held-out digits stay whole
+TOUCHING_PAIRS = 40        # pairs of digits written with touching or overlapping boxes
+TOUCHING_FLOOR = 0.9       # of those split exactly into their two digits
+
+
+@pytest.fixture(scope="module")
+def rec():
+    if not bundled_model_path().is_file():
+        pytest.skip("the bundled model is missing")
+    return Recognizer.load(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def heldout(pendigits_path):
+    from trainer.pendigits import load_pendigits, split_by_writer
+
+    return split_by_writer(load_pendigits(pendigits_path))[1]
+
+
+def first_of(digits, writer: int, label: int):
+    return next(d for d in digits if d.writer == writer and d.label == label)
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_2026_written_by_a_new_person_reads_2026(rec, heldout, writer):
+    number = compose_number([first_of(heldout, writer, d) for d in (2, 0, 2, 6)], np.random.default_rng(writer))
+    reading = rec.predict_number(number.strokes)
+    assert isinstance(reading, NumberReading)
+    assert reading.text == "2026"
+    assert reading.groups == number.groups
+    assert len(reading.digits) == 4 and [p.digit for p in reading.digits] == [2, 0, 2, 6]
+    assert all(p.image.shape == (28, 28) and p.probabilities.sum() == pytest.approx(1.0) for p in reading.digits)
+    assert 0.0 < reading.confidence <= 1.0
+
+
+@pytest.mark.parametrize("label", [4, 5])
+def test_a_two_stroke_4_or_5_with_a_detached_bar_stays_one_digit(rec, heldout, label):
+    multi = [d for d in heldout if d.label == label and len(d.strokes) == 2][:MULTI_STROKE_SAMPLE]
+    assert len(multi) >= 20, "the held-out writers wrote two-stroke digits of this kind"
+    readings = [rec.predict_number(d.strokes) for d in multi]
+    whole = [len(r) == 1 and r.groups == [[0, 1]] for r in readings]
+    assert np.mean(whole) >= KEPT_WHOLE_FLOOR
+    assert np.mean([r.text == str(label) for r in readings]) >= KEPT_WHOLE_FLOOR
+
+
+def test_one_digit_reads_as_predict_strokes_reads_it(rec, heldout):
+    digit = first_of(heldout, 2, 7)
+    reading = rec.predict_number(digit.strokes)
+    alone = rec.predict_strokes(digit.strokes)
+    assert reading.groups == [list(range(len(digit.strokes)))]
+    assert np.allclose(reading.digits[0].probabilities, alone.probabilities, atol=1e-5)
+    assert np.array_equal(reading.digits[0].image, alone.image)
+
+
+def test_two_digits_drawn_touching_are_split(rec, heldout):
+    writers = by_writer(heldout)
+    rng = np.random.default_rng(3)
+    split = []
+    for _ in range(TOUCHING_PAIRS):
+        own = writers[sorted(writers)[rng.integers(len(writers))]]
+        pair = [own[i] for i in rng.integers(len(own), size=2)]
+        number = compose_number(pair, rng, gaps=(TIGHT[0], 0.0))   # boxes touch or overlap
+        split.append(rec.predict_number(number.strokes).groups == number.groups)
+    assert np.mean(split) >= TOUCHING_FLOOR
+
+
+def test_groups_name_the_input_strokes_even_around_empty_ones(rec, heldout):
+    number = compose_number([first_of(heldout, 6, 1), first_of(heldout, 6, 4)], np.random.default_rng(0))
+    strokes = [[], *[s.tolist() for s in number.strokes[:1]], [], *[s.tolist() for s in number.strokes[1:]]]
+    reading = rec.predict_number(strokes)
+    shifted = [[i + 1 + (i >= 1) for i in g] for g in number.groups]
+    assert reading.groups == shifted
+
+
+def test_a_number_wider_than_the_paper_is_read(rec, heldout):
+    digits = [first_of(heldout, 10, d) for d in (3, 1, 4, 1, 5, 9)]
+    number = compose_number(digits, np.random.default_rng(1), height=260.0)
+    assert max(s[:, 0].max() for s in number.strokes) > 1000   # far past the 400-unit paper
+    assert rec.predict_number(number.strokes).text == "314159"
+
+
+@pytest.mark.parametrize("strokes", [[], [[]], [[], []], [[(float("nan"), 1.0)]]])
+def test_nothing_drawn_raises_nothing_drawn_error(rec, strokes):
+    with pytest.raises(NothingDrawnError):
+        rec.predict_number(strokes)
