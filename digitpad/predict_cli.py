@@ -54,6 +54,8 @@ def run_predict(argv: list[str]) -> int:
     except (CheckpointError, ValueError) as exc:
         print(f"digitpad predict: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    for note in rec.checkpoint.notes:  # what loading the model file dropped (e.g. a non-numeric accuracy)
+        print(f"digitpad predict: note: {_one_line(note)}", file=sys.stderr)
     results = [(_predict_number if args.number else _predict_one)(rec, path) for path in args.files]
     if args.json:
         doc = {"model": rec.name, "arch": rec.arch, "device": rec.device_name, "results": results}

@@ -535,6 +535,17 @@ def _instantiate(arch: str, model_args: dict, where: str, device: str | None = N
         ) from exc
 
 
+def validate_model_args(arch: str, model_args: Mapping) -> dict:
+    """`model_args` of `arch` if a checkpoint holding them would load (MODEL_ARG_BOUNDS, MAX_PARAMETERS);
+    else CheckpointError. The trainer can call this before training, so that no run makes an unloadable file."""
+    if arch not in REGISTRY:
+        raise CheckpointError(f"unknown architecture {_show(arch)}; this digitpad knows {', '.join(REGISTRY)}")
+    where = f"{arch} with these model arguments"
+    args = {**REGISTRY[arch].default_args, **_flat_args(model_args, where)}
+    _sized_model(arch, args, where)
+    return args
+
+
 def _sized_model(arch: str, model_args: dict, where: str) -> nn.Module:
     """A meta-device model of the checkpoint's architecture, refused if bigger than MAX_PARAMETERS."""
     model = _instantiate(arch, _check_model_args(dict(model_args), where), where, device="meta")
