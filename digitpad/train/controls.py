@@ -1,4 +1,4 @@
-"""Start / Pause / Stop, the progress bar and the run's status lines, in a panel of constant height.
+"""Start / Pause / Stop, the progress bar and the run's status lines in a panel of constant height; the message banner.
 
 The buttons never move: the speed line is always there (blank when idle), and the status text
 has a fixed number of lines, elided with the whole text in its tooltip.
@@ -6,7 +6,7 @@ has a fixed number of lines, elided with the whole text in its tooltip.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -15,6 +15,9 @@ from trainer.durations import format_duration
 from trainer.train import BatchEvent
 
 STATUS_LINES = 3  # lines of status text the panel always has room for
+MESSAGE_MAX_LINES = 5  # a longer message is cut (all of it in the tooltip)
+ERROR_STYLE = "QLabel { background: #fdecea; color: #7f1d1d; border: 1px solid #f5c2c0; border-radius: 4px; padding: 6px; }"
+INFO_STYLE = "QLabel { background: #e8f4fd; color: #0b3d62; border: 1px solid #b6dcf7; border-radius: 4px; padding: 6px; }"
 
 
 def progress_text(event: BatchEvent) -> str:
@@ -133,3 +136,38 @@ class RunControls(QWidget):
         self.progress_bar.setValue(1 if done else 0)
         self.progress_bar.setFormat(text)
         self.speed_label.setText(" ")
+
+
+class MessageBanner(QLabel):
+    """One message at a time, above the form: an error (red) or a note (blue); hidden when there is none."""
+
+    # the text of each error shown
+    errorShown = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.setMaximumHeight(self.fontMetrics().lineSpacing() * MESSAGE_MAX_LINES + 14)
+        self.hide()
+
+    def show_error(self, message: str) -> None:
+        self._show(ERROR_STYLE, f"⚠ {message}")
+        self.errorShown.emit(message)
+
+    def show_info(self, message: str) -> None:
+        self._show(INFO_STYLE, message)
+
+    def _show(self, style: str, text: str) -> None:
+        self.setStyleSheet(style)
+        self.setText(text)
+        self.setToolTip(text)
+        self.show()
+
+    def clear_message(self) -> None:
+        self.clear()
+        self.hide()
+
+    def message(self) -> str:
+        """The text shown ("" when hidden)."""
+        return "" if self.isHidden() else self.text()

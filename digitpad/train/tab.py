@@ -7,38 +7,35 @@ Training runs in `digitpad.train.worker.TrainWorker` on its own thread through `
 
 from __future__ import annotations
 
-import importlib.util
-import re
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QFileDialog, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from digitpad.train.charts import TrainingCharts
-from digitpad.train.controls import RunControls
-from digitpad.train.data_panel import MissingDataPanel, missing_text, mnist_present
+from digitpad.train.controls import MessageBanner, RunControls
+from digitpad.train.data_panel import (
+    THREAD_PREFIX,
+    DataWatcher,
+    MissingDataPanel,
+    background,
+    missing_text,
+    mnist_present,
+)
 from digitpad.train.form import TrainForm
+from digitpad.train.model_actions import ModelActions, slug
 from digitpad.train.results import ResultsView
 from digitpad.train.runs_panel import RunsPanel
 from digitpad.train.session import Run, RunResult, RunStatus, Session, settings_text
-from digitpad.train.worker import RunOutcome, Samples, TrainWorker, export_checkpoint, load_samples, warm_up
-from digitpad.workers import TaskWorker, running_threads, start_job
+from digitpad.train.worker import RunOutcome, TrainWorker, warm_up
+from digitpad.workers import running_threads, start_job
 from trainer.durations import format_duration
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
 
 FORM_MIN_WIDTH, FORM_MAX_WIDTH = 290, 340  # pixels of the settings column
 SHUTDOWN_WAIT_MS = 10_000  # how long closing the app waits for a cancelled run to stop
-THREAD_PREFIX = "digitpad-train"  # the tab's worker threads, so shutdown waits for its own only
-ONNX_HINT = 'ONNX export needs the onnx package: pip install onnx onnxruntime (or pip install -e ".[onnx]" in a checkout)'
-ERROR_STYLE = "QLabel { background: #fdecea; color: #7f1d1d; border: 1px solid #f5c2c0; border-radius: 4px; padding: 6px; }"
-INFO_STYLE = "QLabel { background: #e8f4fd; color: #0b3d62; border: 1px solid #b6dcf7; border-radius: 4px; padding: 6px; }"
-MESSAGE_MAX_LINES = 5
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
 
 
 def default_runs_dir() -> Path:
@@ -74,9 +71,7 @@ class TrainTab(QWidget):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings("digitpad", "digitpad")
         self.session = Session()
-        self._samples_requested_for: str | None = None
         self._warm_up_started = False
-        self._model_names: dict[int, str] = {}  # id(recognizer) -> the run it came from
         self._build()
         self._wire()
         self._update_buttons()
@@ -90,11 +85,7 @@ class TrainTab(QWidget):
         self.form = TrainForm(self.settings)
         self.controls = RunControls()
         self.data_panel = MissingDataPanel()
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.message_label.setMaximumHeight(self.fontMetrics().lineSpacing() * MESSAGE_MAX_LINES + 14)
-        self.message_label.hide()
+        self.message_label = MessageBanner()
         self._form_scroll = scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -113,6 +104,8 @@ class TrainTab(QWidget):
         self.results = ResultsView()
         self.results.set_samples_notice(self.data_panel)
         self.runs_panel = RunsPanel(self.session)
+        self.actions = ModelActions(self.runs_panel, self.message_label, self.form.log_dir)
+        self.data = DataWatcher(self.data_panel, self.results, self.form.data_dir)
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.runs_panel)
         bottom.addWidget(self.results)
@@ -152,13 +145,13 @@ class TrainTab(QWidget):
         self.controls.stop_button.clicked.connect(self.stop)
         self.runs_panel.selectionChanged.connect(self._on_run_selected)
         self.runs_panel.model.checkedChanged.connect(self.charts.set_shown_runs)
-        self.runs_panel.use_button.clicked.connect(self.use_selected_run)
-        self.runs_panel.save_button.clicked.connect(self._save_dialog)
-        self.runs_panel.export_button.clicked.connect(self._export_dialog)
+        self.actions.useModelRequested.connect(self.useModelRequested)
+        self.actions.exported.connect(self.exported)
+        self.message_label.errorShown.connect(self.errorShown)
+        self.data.samplesLoaded.connect(self.samplesLoaded)
         self.form.dataDirChanged.connect(self._on_data_dir_changed)
         self.form.moreOptionsToggled.connect(self._on_more_options_toggled)
         self.data_panel.chooseFolderRequested.connect(self.form._browse_data_dir)
-        self.data_panel.downloadRequested.connect(self.download_data)
 
     @Slot(bool)
     def _on_more_options_toggled(self, shown: bool) -> None:
@@ -185,8 +178,7 @@ class TrainTab(QWidget):
 
     @Slot(str)
     def _on_data_dir_changed(self, _path: str) -> None:
-        if not self.data_panel.isHidden() and mnist_present(self.data_dir()):
-            self.data_panel.hide()
+        self.data.folder_changed()
         if self.isVisible():
             self.load_samples()
 
@@ -232,7 +224,7 @@ class TrainTab(QWidget):
         text = self.form.log_dir()
         if not text:
             return None, None
-        stem = _slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
+        stem = slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
         root = Path(text).expanduser()
         tb = root / "tensorboard" / stem if self.form.tensorboard_check.isChecked() else None
         return root / f"{stem}.jsonl", tb
@@ -318,7 +310,7 @@ class TrainTab(QWidget):
         self.controls.show_ended("failed", done=False)
         self.controls.set_status(f"{run.name} failed.")
         if not mnist_present(run.config.data_dir):
-            self._show_missing_data(run.config.data_dir)
+            self.data.show_missing(run.config.data_dir)
             self.show_error(f"{run.name} failed: {missing_text(run.config.data_dir)} See Data samples.")
         else:
             self.show_error(f"{run.name} failed: {message}")
@@ -359,8 +351,8 @@ class TrainTab(QWidget):
         if run.outcome is None:
             return None
         root = Path(directory) if directory is not None else Path(self.form.log_dir() or default_runs_dir())
-        stem = _slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
-        return self._save(run, root.expanduser() / f"{stem}.pt")
+        stem = slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
+        return self.actions.save(run, root.expanduser() / f"{stem}.pt")
 
     @Slot()
     def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> None:
@@ -414,123 +406,23 @@ class TrainTab(QWidget):
         selected = self.selected_run()
         self.runs_panel.set_model_actions_enabled(selected is not None and selected.outcome is not None)
 
-    # ================================================================ a run's model
-
-    def _selected_outcome(self) -> tuple[Run, RunOutcome] | None:
-        run = self.selected_run()
-        if run is None or run.outcome is None:
-            self.show_error("Select a finished run first.")
-            return None
-        return run, run.outcome
-
-    @Slot()
-    def use_selected_run(self) -> None:
-        """Build a Recognizer from the selected run and hand it to the Draw tab."""
-        chosen = self._selected_outcome()
-        if chosen is None:
-            return
-        run, outcome = chosen
-        from digitpad.recognizer import Recognizer
-
-        try:
-            recognizer = Recognizer.from_checkpoint(outcome.checkpoint, device="auto")
-        except Exception as exc:  # a broken checkpoint must not take the app down
-            self.show_error(f"cannot use {run.name}: {exc}")
-            return
-        self._model_names[id(recognizer)] = run.display_name
-        self.show_info(f"The Draw tab now recognizes with {run.display_name}.")
-        self.useModelRequested.emit(recognizer)
-
-    def model_name(self, recognizer) -> str | None:
-        """The run a recognizer handed out by "Use in Draw tab" came from, e.g. "run 2 · cnn · 98.0%"."""
-        return self._model_names.get(id(recognizer))
-
-    def _suggested_name(self, run: Run, suffix: str) -> str:
-        return str(Path(self.form.log_dir() or Path.home()) / f"{_slug(run.name)}-{run.config.arch}{suffix}")
-
-    @Slot()
-    def _save_dialog(self) -> None:
-        chosen = self._selected_outcome()
-        if chosen is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", self._suggested_name(chosen[0], ".pt"), "Checkpoints (*.pt)")
-        if path:
-            self.save_to(path)
-
-    def save_to(self, path) -> Path | None:
-        """Write the selected run's checkpoint to `path` atomically; returns the path or None on error."""
-        chosen = self._selected_outcome()
-        return None if chosen is None else self._save(chosen[0], path)
-
-    def _save(self, run: Run, path) -> Path | None:
-        from trainer.checkpoint import save_checkpoint
-
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            saved = Path(save_checkpoint(run.outcome.checkpoint, path))
-        except Exception as exc:  # disk full, read-only directory, ...
-            self.show_error(f"could not save {run.name} to {path}: {exc}")
-            return None
-        self.show_info(f"Saved {run.name} to {saved}")
-        return saved
-
-    @Slot()
-    def _export_dialog(self) -> None:
-        if importlib.util.find_spec("onnx") is None:  # say so before the user picks a file
-            self.show_error(ONNX_HINT)
-            return
-        chosen = self._selected_outcome()
-        if chosen is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", self._suggested_name(chosen[0], ".onnx"), "ONNX models (*.onnx)")
-        if path:
-            self.export_to(path)
-
-    def export_to(self, path) -> None:
-        """Export the selected run to ONNX at `path` in the background; `exported` fires when done."""
-        chosen = self._selected_outcome()
-        if chosen is None:
-            return
-        run, outcome = chosen
-        target = Path(path)
-        worker = TaskWorker(lambda: export_checkpoint(outcome.checkpoint, target))
-        worker.finished.connect(self._on_exported)
-        worker.failed.connect(self._on_export_failed)
-        self.runs_panel.export_button.setEnabled(False)
-        self.show_info(f"Exporting {run.name} to {target}…")
-        start_job(worker, f"{THREAD_PREFIX}-export")
-
-    @Slot(object)
-    def _on_exported(self, result) -> None:
-        check = "verified with onnxruntime" if result.verified else "not verified (onnxruntime missing)"
-        self.show_info(f"Exported ONNX to {result.path} ({check}).")
-        self._update_buttons()
-        self.exported.emit(result.path)
-
-    @Slot(str)
-    def _on_export_failed(self, message: str) -> None:
-        self._update_buttons()
-        self.show_error(f"ONNX export failed: {message}")
-
     # ================================================================ data
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._samples_requested_for is None:
+        if not self.data.requested:
             self.load_samples()  # the data viewer fills in the first time the tab is shown
         self.warm_up()
 
-    def _background(self, fn, finished, failed, what: str) -> None:
-        worker = TaskWorker(fn)
-        worker.finished.connect(finished)
-        worker.failed.connect(failed)
-        start_job(worker, f"{THREAD_PREFIX}-{what}")
+    def load_samples(self) -> None:
+        """Read a few training images for the data viewer in the background (`samplesLoaded` tells how many)."""
+        self.data.load_samples()
 
     def warm_up(self) -> None:
         """Once per tab: pay torch's first-optimizer import cost in the background, before any run."""
         if not self._warm_up_started:
             self._warm_up_started = True
-            self._background(warm_up, self._on_warmed_up, self._on_warm_up_failed, "warm-up")
+            background(warm_up, self._on_warmed_up, self._on_warm_up_failed, "warm-up")
 
     @Slot(object)
     def _on_warmed_up(self, seconds: float) -> None:
@@ -540,80 +432,34 @@ class TrainTab(QWidget):
     def _on_warm_up_failed(self, message: str) -> None:
         self.warmedUp.emit(float("nan"))  # a run will meet (and report) the same problem itself
 
-    def load_samples(self) -> None:
-        """Read a few training images for the data viewer in the background."""
-        data_dir = self.data_dir()
-        if self._samples_requested_for == (data_dir or ""):
-            return
-        self._samples_requested_for = data_dir or ""
-        self._background(lambda: load_samples(data_dir), self._on_samples, self._on_samples_failed, "samples")
+    # ================================================================ a run's model, messages
 
-    @Slot(object)
-    def _on_samples(self, samples: Samples) -> None:
-        self.data_panel.hide()
-        self.results.set_samples(samples.images, samples.labels, samples.source)
-        self.samplesLoaded.emit(len(samples.labels))
+    def use_selected_run(self) -> None:
+        """Build a Recognizer from the selected run and hand it to the Draw tab."""
+        self.actions.use_selected_run()
 
-    @Slot(str)
-    def _on_samples_failed(self, message: str) -> None:
-        if mnist_present(self.data_dir()):
-            self.results.show_samples_error(message)  # there, but unreadable: say why
-        else:
-            self._show_missing_data(self.data_dir())
-        self.samplesLoaded.emit(0)
+    def model_name(self, recognizer) -> str | None:
+        """The run a recognizer handed out by "Use in Draw tab" came from, e.g. "run 2 · cnn · 98.0%"."""
+        return self.actions.model_name(recognizer)
 
-    def _show_missing_data(self, data_dir: str | None) -> None:
-        """The one panel for missing data; the data viewer points at it."""
-        self.data_panel.show_missing(data_dir)
-        self.results.show_samples_error("")
-        self.results.setCurrentIndex(0)
-        from trainer.data import _network_reachable
+    def save_to(self, path) -> Path | None:
+        """Write the selected run's checkpoint to `path` atomically; returns the path or None on error."""
+        return self.actions.save_to(path)
 
-        self._background(_network_reachable, self.data_panel.set_online, lambda _m: None, "probe")
-
-    @Slot()
-    def download_data(self) -> None:
-        """Fetch MNIST into the form's data dir in the background; the samples show once it is there."""
-        from trainer.data import default_data_dir, download_mnist
-
-        root = Path(self.data_dir()) if self.data_dir() else default_data_dir()
-        self.data_panel.show_missing(self.data_dir(), "Downloading…")
-        self.data_panel.download_button.setEnabled(False)
-        self._background(lambda: download_mnist(root), self._on_downloaded, self._on_download_failed, "download")
-
-    @Slot(object)
-    def _on_downloaded(self, _value) -> None:
-        self.data_panel.download_button.setEnabled(True)
-        self._samples_requested_for = None
-        self._on_data_dir_changed(self.data_dir() or "")
-        self.load_samples()
-
-    @Slot(str)
-    def _on_download_failed(self, message: str) -> None:
-        self.data_panel.download_button.setEnabled(True)
-        self.data_panel.show_missing(self.data_dir(), "The download failed.")
-        self.data_panel.setToolTip(message)
-
-    # ================================================================ messages
+    def export_to(self, path) -> None:
+        """Export the selected run to ONNX at `path` in the background; `exported` fires when done."""
+        self.actions.export_to(path)
 
     def show_error(self, message: str) -> None:
         """A clear, visible error in the panel (the app keeps running)."""
-        self.message_label.setStyleSheet(ERROR_STYLE)
-        self.message_label.setText(f"⚠ {message}")
-        self.message_label.setToolTip(message)
-        self.message_label.show()
-        self.errorShown.emit(message)
+        self.message_label.show_error(message)
 
     def show_info(self, message: str) -> None:
-        self.message_label.setStyleSheet(INFO_STYLE)
-        self.message_label.setText(message)
-        self.message_label.setToolTip(message)
-        self.message_label.show()
+        self.message_label.show_info(message)
 
     def clear_message(self) -> None:
-        self.message_label.clear()
-        self.message_label.hide()
+        self.message_label.clear_message()
 
     def message(self) -> str:
         """The text of the message banner ("" when hidden)."""
-        return self.message_label.text() if not self.message_label.isHidden() else ""
+        return self.message_label.message()
