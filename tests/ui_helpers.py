@@ -63,7 +63,7 @@ def densify(points, step: float = STEP) -> list[tuple[float, float]]:
     """Points every `step` units along the polyline: what a mouse reports during a drag."""
     pts = np.asarray(points, dtype=np.float64)
     out = [tuple(pts[0])]
-    for a, b in zip(pts[:-1], pts[1:]):
+    for a, b in zip(pts[:-1], pts[1:], strict=True):
         n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
         out.extend(tuple(a + (b - a) * t) for t in np.arange(1, n + 1) / n)
     return out

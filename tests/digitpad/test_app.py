@@ -256,9 +256,9 @@ def test_opening_another_model_swaps_it_in_and_rereads_the_drawing(qtbot, any_wi
     before = draw(qtbot, window, SEVEN)
     other = tmp_path / "other-model.pt"
     shutil.copy(recognizer.checkpoint.path, other)
-    with qtbot.waitSignal(window.recognizerChanged, timeout=10_000) as swapped:
-        with qtbot.waitSignal(window.predictionChanged, timeout=10_000):
-            window.open_model(other)
+    with qtbot.waitSignal(window.recognizerChanged, timeout=10_000) as swapped, \
+            qtbot.waitSignal(window.predictionChanged, timeout=10_000):
+        window.open_model(other)
     assert swapped.args[0] is window.recognizer is not recognizer
     assert "other-model" in window.model_label.text()
     assert window.prediction is not before  # the drawing was read again by the new model
