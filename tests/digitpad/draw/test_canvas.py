@@ -209,14 +209,16 @@ def ink_inside(canvas: DrawingCanvas, margin_px: float = 3.0) -> np.ndarray:
     width, height = image.width(), image.height()
     gray = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())[:, :width]
     line = np.array([[p.x(), p.y()] for p in (canvas.from_paper(x, y) for x, y in canvas.strokes()[0])])
-    yy, xx = np.mgrid[0:height, 0:width]
+    radius = canvas.pen_width() * canvas.paper_rect().width() / 2
+    (x0, y0), (x1, y1) = np.floor(line.min(0) - radius).astype(int), np.ceil(line.max(0) + radius).astype(int)
+    yy, xx = np.mgrid[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]  # only around the stroke
     centres = np.stack([xx + 0.5, yy + 0.5], -1).reshape(-1, 2)
     distance = np.full(len(centres), np.inf)
     for a, b in zip(line[:-1], line[1:], strict=True):
         t = np.clip((centres - a) @ (b - a) / max((b - a) @ (b - a), 1e-9), 0, 1)
         distance = np.minimum(distance, np.linalg.norm(centres - (a + t[:, None] * (b - a)), axis=1))
-    radius = canvas.pen_width() * canvas.paper_rect().width() / 2
-    return gray[(distance < radius - margin_px).reshape(height, width)]
+    inside = (distance < radius - margin_px).reshape(xx.shape)
+    return gray[yy[inside], xx[inside]]
 
 
 @pytest.mark.parametrize("shape", ["retraced", "hairpin"])

@@ -53,6 +53,7 @@ def mouse_positions(canvas, strokes, height_frac, rng):
     return result
 
 
+@pytest.mark.slow
 def test_replayed_pen_digits_read_the_same_as_the_api(qtbot, tmp_path, recognizer, heldout_sample):
     window = open_window(qtbot, recognizer, temp_settings(tmp_path))
     canvas = window.canvas
