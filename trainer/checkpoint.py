@@ -79,6 +79,8 @@ NUMERIC_METRICS = ("test_accuracy", "test_loss")  # read as numbers by the app a
 STALE_TEMP_AGE_S = 300
 TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
 MODEL_SUFFIXES = (".pt", ".pth", ".ckpt")
+MAX_CACHED_LAYOUTS = 64  # (architecture, model_args) whose state_dict shapes are remembered
+_LAYOUTS: dict[tuple[str, str], dict[str, tuple[tuple[int, ...], torch.dtype]]] = {}
 
 
 @dataclass(eq=False)  # tensors have no single truth value, so no generated __eq__
@@ -328,8 +330,7 @@ def _infer_arch(state: dict[str, Tensor], path: Path) -> tuple[str, dict]:
     for name, spec in REGISTRY.items():
         candidates = [spec.default_args] + ([{**spec.default_args, **spec.older_args}] if spec.older_args else [])
         for i, args in enumerate(candidates):
-            with torch.device("meta"):  # shapes only: no memory
-                expected = _expected_shapes(spec.factory(**args))
+            expected = {k: shape for k, (shape, _) in _sized_model(name, args, str(path)).items()}
             problems = _mismatches(expected, state)
             if not problems:
                 return name, dict(args)
@@ -546,28 +547,36 @@ def validate_model_args(arch: str, model_args: Mapping) -> dict:
     return args
 
 
-def _sized_model(arch: str, model_args: dict, where: str) -> nn.Module:
-    """A meta-device model of the checkpoint's architecture, refused if bigger than MAX_PARAMETERS."""
-    model = _instantiate(arch, _check_model_args(dict(model_args), where), where, device="meta")
-    count = sum(t.numel() for t in model.state_dict().values())
-    if count > MAX_PARAMETERS:
-        raise CheckpointError(
-            f"{where}: refused: model_args {brief(repr(model_args), 200)} make a {arch} of {count:,} parameters "
-            f"(limit {MAX_PARAMETERS:,})"
-        )
-    return model
+def _sized_model(arch: str, model_args: dict, where: str) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """Shape and dtype of every state_dict entry of the model `model_args` make, from a meta-device build
+    (no memory), refused if bigger than MAX_PARAMETERS. Cached: a build takes ~30 ms, a load needs it twice."""
+    args = _check_model_args(dict(model_args), where)
+    key = (arch, repr(sorted(args.items())))  # flat scalars and short lists: repr is exact
+    if key not in _LAYOUTS:
+        model = _instantiate(arch, args, where, device="meta")
+        layout = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+        count = sum(math.prod(shape) for shape, _ in layout.values())
+        if count > MAX_PARAMETERS:
+            raise CheckpointError(
+                f"{where}: refused: model_args {brief(repr(model_args), 200)} make a {arch} of {count:,} parameters "
+                f"(limit {MAX_PARAMETERS:,})"
+            )
+        if len(_LAYOUTS) >= MAX_CACHED_LAYOUTS:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = layout
+    return _LAYOUTS[key]
 
 
 def _check_weights(ckpt: Checkpoint, where: str) -> None:
     """Arguments, size, names, shapes, dtypes and values of the weights fit the architecture; else CheckpointError."""
     if not isinstance(ckpt.state_dict, Mapping) or not _is_tensor_dict(ckpt.state_dict):
         raise CheckpointError(f"{where}: the state_dict must map parameter names to tensors")
-    expected = _sized_model(ckpt.arch, ckpt.model_args, where).state_dict()
-    problems = _mismatches(_expected_shapes(expected), ckpt.state_dict)
+    layout = _sized_model(ckpt.arch, ckpt.model_args, where)
+    problems = _mismatches({k: shape for k, (shape, _) in layout.items()}, ckpt.state_dict)
     if problems:
         raise CheckpointError(f"{where}: the weights do not fit {ckpt.arch}: {_summarize(problems)}")
     for key, value in ckpt.state_dict.items():
-        problem = _tensor_problem(value, expected[key].dtype)
+        problem = _tensor_problem(value, layout[key][1])
         if problem:
             raise CheckpointError(f"{where}: weight {_key(key)} {problem}")
 
@@ -601,12 +610,6 @@ def _probe(model: nn.Module, norm: dict, where: str) -> None:
         raise CheckpointError(
             f"{where}: refused: on a test image the model outputs NaN or infinite values (its weights are out of range)"
         )
-
-
-def _expected_shapes(state: Mapping[str, Tensor] | nn.Module) -> dict[str, tuple[int, ...]]:
-    if isinstance(state, nn.Module):
-        state = state.state_dict()
-    return {k: tuple(v.shape) for k, v in state.items()}
 
 
 def _key(key: str) -> str:
