@@ -545,3 +545,46 @@ def test_a_checkpoint_is_named_after_its_file(tmp_path):
     path, _ = saved(tmp_path, filename="my best model.pt")
     assert load_checkpoint(path).name == "my best model"
     assert Checkpoint("cnn", {}, {}, {"mean": 0.0, "std": 1.0}, {}, {}, "").name == "cnn"
+
+
+# ---------------------------------------------------------------- hostile files, in process (the cheap ones)
+# All of them, through every entry point and in a memory-capped child: tests/trainer/test_hostile_models.py.
+
+CHEAP_HOSTILE_CASES = [
+    "format nested 12 deep", "format of 1 MB", "digitnet width -1", "int32 weights", "bool weights",
+    "complex weights", "weights x1e37", "sparse weight", "normalization mean 10**400", "directory named x.pt",
+    "seed 10**30", "test_accuracy not a number",
+]
+
+
+@pytest.mark.parametrize("case", CHEAP_HOSTILE_CASES)
+def test_a_hostile_file_is_refused_or_loaded_without_its_bad_values(tmp_path, case):
+    from hostile_files import MODEL_CASES
+
+    hostile = MODEL_CASES[case]
+    path = tmp_path / "hostile.pt"
+    hostile.write(path)
+    if hostile.expect:
+        with pytest.raises(CheckpointError) as caught:
+            load_model(path)
+        assert hostile.expect in str(caught.value) and len(str(caught.value)) < 1000
+    else:
+        _, ckpt = load_model(path)
+        assert any(hostile.note in note for note in ckpt.notes)
+        assert ckpt.hparams.get("seed", 0) < 2**63 and not isinstance(ckpt.metrics.get("test_accuracy"), str)
+
+
+def test_a_file_in_the_format_before_pytorch_1_6_is_refused_with_advice(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save(trained_like("cnn").state_dict(), path, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="saved by PyTorch before 1.6 must be loaded and saved again"):
+        load_checkpoint(path)
+
+
+def test_a_dict_of_parameters_loads_like_a_state_dict(tmp_path):
+    model = trained_like("cnn")
+    path = tmp_path / "params.pt"
+    torch.save(dict(model.named_parameters()), path)  # nn.Parameter objects, not plain tensors
+    loaded, ckpt = load_model(path)
+    assert ckpt.arch == "cnn"
+    torch.testing.assert_close(outputs(loaded), outputs(model), rtol=0, atol=0)
