@@ -26,7 +26,7 @@ ONNX_OPSET = 17  # supported by every onnxruntime release since 1.14
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 VERIFY_BATCH = 16  # random images compared between PyTorch and onnxruntime
 VERIFY_ATOL = 1e-4  # max |logit difference| accepted (float32 kernels differ slightly)
-INSTALL_HINT = "pip install digitpad[onnx]"
+INSTALL_HINT = "pip install onnx onnxruntime (from a checkout: pip install -e \".[onnx]\")"
 
 
 class ExportError(DigitpadError, RuntimeError):

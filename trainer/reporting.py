@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 BAR_WIDTH = 24  # characters of the tty progress bar
 TTY_REFRESH_SECONDS = 0.1  # redraw the \r progress line at most this often
-TENSORBOARD_HINT = "pip install digitpad[tensorboard]"
+TENSORBOARD_HINT = "pip install tensorboard (from a checkout: pip install -e \".[tensorboard]\")"
 
 
 @runtime_checkable
