@@ -56,5 +56,5 @@ def test_a_failed_export_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypa
 
 def test_without_onnx_the_error_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ExportError, match=r"pip install digitpad\[onnx\]"):
+    with pytest.raises(ExportError, match=r"pip install onnx onnxruntime"):
         export_onnx(create_model("fnn"), tmp_path / "m.onnx")
