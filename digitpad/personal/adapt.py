@@ -51,6 +51,9 @@ STEPS = 120
 LEARNING_RATE = 0.02
 ANCHOR = 0.01               # weight of ||W - W0||^2 + ||b - b0||^2
 REPLAY_WEIGHT = 1.0         # weight of the replay set's loss against the personal examples' loss
+# The personal examples weigh as much as the replay set once there are this many; fewer weigh proportionally
+# less, so that one correction moves the boundary towards that drawing without swallowing its neighbours.
+FULL_WEIGHT_AT = 30
 ADAM_BETAS = (0.9, 0.999)   # torch.optim.Adam's defaults
 ADAM_EPS = 1e-8
 FEATURE_CHUNK = 512         # images per forward pass when computing features
@@ -142,7 +145,8 @@ class Personalizer:
     def _personalize(self, examples: Sequence[Example]) -> Checkpoint:
         feats, labels = self.example_features(examples)
         head = head_of(self.model)
-        weight, bias = fit_head(head.weight.detach().cpu(), head.bias.detach().cpu(), feats, labels, self.replay)
+        w0, b0 = head.weight.detach().cpu(), head.bias.detach().cpu()
+        weight, bias = fit_head(w0, b0, feats, labels, self.replay, len(examples))
         state = dict(self.checkpoint.state_dict)
         state[f"{self.head_key}.weight"] = weight
         state[f"{self.head_key}.bias"] = bias
@@ -182,14 +186,17 @@ def augment_strokes(strokes: list[np.ndarray], rng: np.random.Generator) -> list
     return [(s - centre) @ matrix.T + centre + rng.normal(0.0, JITTER * extent, s.shape) for s in strokes]
 
 
-def fit_head(w0: Tensor, b0: Tensor, feats: Tensor, labels: Tensor, replay: Replay | None) -> tuple[Tensor, Tensor]:
-    """Full-batch Adam from (w0, b0) on: mean cross-entropy of the personal features, plus REPLAY_WEIGHT
+def fit_head(w0: Tensor, b0: Tensor, feats: Tensor, labels: Tensor, replay: Replay | None,
+             examples: int) -> tuple[Tensor, Tensor]:
+    """Full-batch Adam from (w0, b0) on: cross-entropy of the features of `examples` personal examples
+    (their mean, scaled down when there are fewer than FULL_WEIGHT_AT), plus REPLAY_WEIGHT
     times that of the replay set, plus ANCHOR * squared distance from (w0, b0).
 
     Gradients are written out (softmax minus one-hot) rather than taken by autograd, and Adam is
     inlined: a fit is 120 small matrix products, and torch.optim's first use alone costs seconds.
     """
-    x, y, weights = feats, labels, torch.full((len(labels),), 1.0 / max(len(labels), 1))
+    copies = copies_per_example(examples)
+    x, y, weights = feats, labels, torch.full((len(labels),), 1.0 / (copies * max(examples, FULL_WEIGHT_AT)))
     if replay is not None and len(replay.labels):
         x, y = torch.cat([feats, replay.features]), torch.cat([labels, replay.labels])
         weights = torch.cat([weights, torch.full((len(replay.labels),), REPLAY_WEIGHT / len(replay.labels))])

@@ -44,7 +44,7 @@ def test_no_examples_predict_exactly_like_the_base(rec, heldout):
 def test_personalizing_leaves_the_base_unchanged_and_is_deterministic(rec, heldout):
     before = weights(rec)
     examples = [(drawn(d), d.label) for d in heldout[:12]]
-    first, second = rec.personalized(examples), rec.personalized(list(reversed(examples))[::-1])
+    first, second = rec.personalized(examples), rec.personalized(list(examples))
     assert all(torch.equal(before[k], v) for k, v in weights(rec).items())
     assert all(torch.equal(v, weights(second)[k]) for k, v in weights(first).items())
     # a personalizer starting from nothing cached computes the very same head
