@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from html import escape
 from typing import Iterable
 
 from PySide6.QtCharts import QChart, QChartView, QLegend, QLineSeries, QValueAxis, QXYSeries
-from PySide6.QtCore import QMargins, QPointF, Qt, QTimer, Slot
-from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QToolTip, QWidget
+from PySide6.QtCore import QEvent, QMargins, QPointF, Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QGraphicsView, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 MAX_POINTS = 1000  # per curve; a full buffer halves itself (pairs averaged)
 REFRESH_MS = 200  # how often changed buffers are pushed into the chart series
@@ -24,6 +25,8 @@ LOSS_HEADROOM = 1.08  # loss axis top = largest visible loss times this
 ACCURACY_STEP = 5.0  # accuracy axis bottom rounds down to a multiple of this (percent) ...
 ACCURACY_MARGIN = 2.0  # ... after leaving this much room below the lowest point, so its marker shows
 MARKER_SIZE = 7.0  # pixels, the per-epoch points
+CHART_MIN_SIZE = (180, 150)  # pixels per plot: two side by side fit beside the form at 800 px
+EMPTY_LOSS_TOP = 2.5  # the loss axis before any point (MNIST's untrained loss is ~2.3)
 TARGET_TICKS = 5  # about this many intervals on a value axis
 X_PADDING = 0.03  # fraction of the epoch range added right of the last epoch, so its marker is not cut
 TEST_SHADE = 150  # test curves: the run's colour darkened by this percentage (and dashed)
@@ -116,27 +119,40 @@ class _RunCurves:
 class _Plot:
     """One QChart with an epoch axis and a value axis."""
 
-    def __init__(self, title: str, y_title: str) -> None:
+    def __init__(self, title: str) -> None:
         self.chart = QChart()
         self.chart.setTitle(title)
         title_font = QFont(self.chart.titleFont())
         title_font.setBold(True)
         self.chart.setTitleFont(title_font)
         self.chart.setMargins(QMargins(4, 4, 4, 4))
-        self.chart.legend().setAlignment(Qt.AlignBottom)
-        self.chart.legend().setMarkerShape(QLegend.MarkerShapeFromSeries)  # dashed test vs solid train
+        self.chart.legend().setMarkerShape(QLegend.MarkerShapeFromSeries)
+        self.chart.legend().setVisible(False)  # one RunLegend under both plots: a chart's own elides with 3+ runs
         self.chart.setAnimationOptions(QChart.NoAnimation)  # animations cost frames during training
         self.x_axis = QValueAxis()
         self.x_axis.setTitleText("epoch")
         self.x_axis.setLabelFormat("%.1f")
         self.x_axis.setRange(0, 1)
-        self.y_axis = QValueAxis()
-        self.y_axis.setTitleText(y_title)
+        self.y_axis = QValueAxis()  # untitled: the chart's title names the quantity (a vertical title elides)
         self.chart.addAxis(self.x_axis, Qt.AlignBottom)
         self.chart.addAxis(self.y_axis, Qt.AlignLeft)
         self.view = QChartView(self.chart)
         self.view.setRenderHint(QPainter.Antialiasing)
-        self.view.setMinimumSize(260, 200)
+        # a partial repaint clipped the epoch markers to half circles (their item's bounds leave the marker out)
+        self.view.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)
+        self.view.setMinimumSize(*CHART_MIN_SIZE)
+
+    def apply_palette(self, palette: QPalette) -> None:
+        """Background, text and grid from the widget palette, so a dark desktop gets dark charts."""
+        text, mid = palette.color(QPalette.Text), palette.color(QPalette.Mid)
+        self.chart.setBackgroundBrush(palette.brush(QPalette.Base))
+        self.chart.setBackgroundPen(QPen(mid))
+        self.chart.setTitleBrush(text)
+        for axis in (self.x_axis, self.y_axis):
+            axis.setLabelsBrush(text)
+            axis.setTitleBrush(text)
+            axis.setLinePenColor(mid)
+            axis.setGridLineColor(mid)
 
     def add_series(self, series: QXYSeries) -> None:
         self.chart.addSeries(series)
@@ -150,17 +166,23 @@ class TrainingCharts(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _Plot("Loss", "cross-entropy")
-        self.accuracy_plot = _Plot("Accuracy", "accuracy (%)")
-        self.loss_plot.y_axis.setRange(0, 2.5)
-        self.loss_plot.y_axis.setLabelFormat("%.2f")
-        self.accuracy_plot.y_axis.setRange(0, 100)
-        self.accuracy_plot.y_axis.setLabelFormat("%.0f")
-        layout = QHBoxLayout(self)
+        self.loss_plot = _Plot("Loss (cross-entropy)")
+        self.accuracy_plot = _Plot("Accuracy (%)")
+        _set_ticks(self.loss_plot.y_axis, 0.0, EMPTY_LOSS_TOP, nice_step(EMPTY_LOSS_TOP))
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setAlignment(Qt.AlignCenter)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot.view)
+        plots.addWidget(self.accuracy_plot.view)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.loss_plot.view)
-        layout.addWidget(self.accuracy_plot.view)
+        layout.setSpacing(2)
+        layout.addLayout(plots, 1)
+        layout.addWidget(self.legend)
         self._runs: dict[int, _RunCurves] = {}
+        self._rescale()  # round ticks before any data too
+        self._apply_palette()
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.flush)
@@ -211,6 +233,7 @@ class TrainingCharts(QWidget):
             plot.chart.removeSeries(series)
             series.deleteLater()
         self.flush(force=True)
+        self._update_legend()
 
     def set_shown_runs(self, run_ids: Iterable[int]) -> None:
         """Show exactly these runs' curves (the others stay, hidden)."""
@@ -247,9 +270,35 @@ class TrainingCharts(QWidget):
                 changed = True
         if changed:
             self._rescale()
+            self._update_legend()
 
     def _mark_dirty(self, run: _RunCurves) -> None:
         run.dirty = True
+
+    def legend_entries(self) -> list[str]:
+        """The curves the legend names, e.g. ["run 1 train", "run 1 test"]: a solid and a dashed swatch per shown run."""
+        return [f"{run.name} {CURVE_LABELS[key]}" for run in self._runs.values() if run.shown for key in (LOSS_TRAIN, LOSS_TEST)]
+
+    def _update_legend(self) -> None:
+        text_color = self.palette().color(QPalette.Text).name()
+        swatch = ("<span style='color:{0}; font-weight:bold'>&#9473;&#9473;</span>"
+                  "<span style='color:{1}; font-weight:bold'>&#9476;&#9476;</span>&nbsp;{2}")
+        items = [swatch.format(run.color.name(), run.color.darker(TEST_SHADE).name(), escape(run.name))
+                 for run in self._runs.values() if run.shown]
+        if items:
+            items.append(f"<span style='color:{text_color}'>(solid: train, dashed: test)</span>")
+        self.legend.setText("&nbsp;&nbsp;&nbsp; ".join(items))
+        self.legend.setVisible(bool(items))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.PaletteChange:
+            self._apply_palette()
+
+    def _apply_palette(self) -> None:
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.apply_palette(self.palette())
+        self._update_legend()
 
     def _rescale(self) -> None:
         shown = [run for run in self._runs.values() if run.shown]

@@ -215,7 +215,7 @@ class TrainForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for group in (Group.MODEL, Group.OPTIMIZER, Group.DATA):
             box = QGroupBox(GROUP_TITLES[group])
-            self._add_rows(QFormLayout(box), group, defaults)
+            self._add_rows(_form_layout(box), group, defaults)
             layout.addWidget(box)
         layout.addWidget(self._build_more_options(defaults))
         layout.addWidget(self._build_output_group())
@@ -290,7 +290,7 @@ class TrainForm(QWidget):
         self.more_button.setStyleSheet("QToolButton { border: none; padding: 2px 0; }")  # a fold, not a pressed button
         self.more_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.more_panel = QGroupBox()
-        self._add_rows(QFormLayout(self.more_panel), Group.MORE, defaults)
+        self._add_rows(_form_layout(self.more_panel), Group.MORE, defaults)
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -301,7 +301,7 @@ class TrainForm(QWidget):
 
     def _build_output_group(self) -> QGroupBox:
         box = QGroupBox("Logs")
-        form = QFormLayout(box)
+        form = _form_layout(box)
         self.log_dir_edit = QLineEdit(str(self.settings.value(SETTINGS_LOG_DIR, "") or ""))
         self.log_dir_edit.setPlaceholderText("none (no log files)")
         self.log_dir_edit.setToolTip("Each run writes <run>.jsonl here, like digitpad-train --log")
@@ -428,6 +428,13 @@ class TrainForm(QWidget):
         if isinstance(widget, QCheckBox):
             return widget.isChecked()
         return widget.value()
+
+
+def _form_layout(box: QWidget) -> QFormLayout:
+    """Label beside field, or above it when the column is too narrow for both."""
+    form = QFormLayout(box)
+    form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+    return form
 
 
 def _write(widget: QWidget, value) -> None:

@@ -16,7 +16,7 @@ from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
 TILE_SCALE = 2  # 28 px digits drawn at 56 px
 TILE_PADDING = 6
 CAPTION_HEIGHT = 18
-CELL_MIN = 22  # smallest confusion-matrix cell, pixels
+CELL_MIN = 16  # smallest confusion-matrix cell, pixels
 MATRIX_MARGIN_LEFT = 46  # room for the "true" axis title and digit labels
 MATRIX_MARGIN_TOP = 34  # room for the "predicted" axis title and digit labels
 DIAGONAL_COLOR = QColor("#1f77b4")  # correct predictions
@@ -265,13 +265,17 @@ class ResultsView(QTabWidget):
         gallery_page = QWidget()
         layout = QVBoxLayout(gallery_page)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(QLabel("Test images the model got wrong, captioned true → predicted (hover for details)."))
+        caption = QLabel("Test images the model got wrong, captioned true → predicted (hover for details).")
+        caption.setWordWrap(True)
+        layout.addWidget(caption)
         layout.addWidget(_scrolled(self.misclassified), 1)
         samples_page = QWidget()
         self._samples_layout = QVBoxLayout(samples_page)
         self._samples_layout.setContentsMargins(0, 0, 0, 0)
         self._samples_layout.addWidget(_scrolled(self.samples), 1)
         self.addTab(samples_page, "Data samples")
+        self.setUsesScrollButtons(True)  # narrow windows: the tabs scroll instead of widening the pane
+        self.setElideMode(Qt.ElideRight)
         self.addTab(confusion_page, "Confusion matrix")
         self.addTab(gallery_page, "Misclassified")
 

@@ -34,7 +34,7 @@ from digitpad.workers import running_threads, start_job
 from trainer.durations import format_duration
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
 
-FORM_MIN_WIDTH, FORM_MAX_WIDTH = 290, 340  # pixels of the settings column
+FORM_MIN_WIDTH, FORM_MAX_WIDTH = 250, 340  # pixels of the settings column
 SHUTDOWN_WAIT_MS = 10_000  # how long closing the app waits for a cancelled run to stop
 
 
@@ -97,8 +97,10 @@ class TrainTab(QWidget):
         column_layout.addWidget(self.message_label)
         column_layout.addWidget(scroll, 1)
         column_layout.addWidget(self.controls)
-        column.setMinimumWidth(FORM_MIN_WIDTH)
-        column.setMaximumWidth(FORM_MAX_WIDTH)
+        # room for the form and the scroll bar beside it, so no field is ever cut
+        fit = self.form.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 2
+        column.setMinimumWidth(max(FORM_MIN_WIDTH, fit))
+        column.setMaximumWidth(max(FORM_MAX_WIDTH, fit))
 
         self.charts = TrainingCharts()
         self.results = ResultsView()
@@ -125,6 +127,7 @@ class TrainTab(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)
         self._alias_widgets()
 

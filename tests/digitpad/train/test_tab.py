@@ -131,7 +131,7 @@ def test_runs_can_be_overlaid_and_hidden(qtbot, tab, mnist_dir):
     assert tab.runs_model.rowCount() == 2
     assert "sgd lr 0.05" in cell(tab, 0, 2) and "adam lr 0.001" in cell(tab, 1, 2)
     assert tab.charts.shown_runs() == [first.id, second.id]
-    legend = [m.label() for m in tab.charts.accuracy_plot.chart.legend().markers() if m.isVisible()]
+    legend = tab.charts.legend_entries()
     assert "run 1 test" in legend and "run 2 test" in legend
 
     tab.set_run_checked(first.id, False)

@@ -1,0 +1,199 @@
+"""Retake the screenshots in docs/screenshots/ from a fixed scenario, under Xvfb with a window manager.
+
+    .venv/bin/python benchmarks/screenshots.py                  # all of them, into docs/screenshots/
+    .venv/bin/python benchmarks/screenshots.py --out /tmp/shots # somewhere else (trial runs)
+
+The scenario: the Draw tab reads a pen digit (writer 1's first "3" of ../shared/pendigits, replayed
+as mouse strokes); the Train tab trains two short cnn runs (2,000 images, 500 test images, 2 epochs),
+then two more (4 runs), at the app's default size (1060x720) and at 800x600, and once in a dark
+palette. The window shows neutral paths: HOME is a temporary folder whose ~/data/mnist links to
+the real MNIST folder, and the Data dir field says ~/data/mnist.
+
+Without $DISPLAY it starts `Xvfb :N` and `openbox` itself (apt-get install xvfb openbox) and stops
+them at the end. Training uses the CPU; the whole scenario takes about a minute on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_MNIST = REPO.parent / "shared" / "mnist"
+DEFAULT_PENDIGITS = REPO.parent / "shared" / "pendigits" / "pendigits-orig.tra.gz"
+DEFAULT_OUT = REPO / "docs" / "screenshots"
+DISPLAY_NUMBER = 97
+SIZE, SMALL = (1060, 720), (800, 600)
+SHOWN_DATA_DIR = "~/data/mnist"
+RUN_TIMEOUT_S = 300
+RUNS = (dict(lr=5e-4), dict(lr=2e-3), dict(lr=1e-3, optimizer="adamw"), dict(lr=0.05, optimizer="momentum"))
+
+
+def start_x() -> list[subprocess.Popen]:
+    """Xvfb and openbox on a display of their own, when none is set."""
+    if os.environ.get("DISPLAY"):
+        return []
+    if not shutil.which("Xvfb"):
+        sys.exit("no $DISPLAY and no Xvfb: apt-get install xvfb openbox (or run under a desktop)")
+    display = f":{DISPLAY_NUMBER}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ["DISPLAY"] = display
+    time.sleep(1.0)
+    procs = [xvfb]
+    if shutil.which("openbox"):
+        procs.append(subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.5)
+    return procs
+
+
+def neutral_home(mnist: Path) -> Path:
+    """A temporary HOME whose ~/data/mnist is the real MNIST folder (so no machine's path is shown)."""
+    home = Path(tempfile.mkdtemp(prefix="digitpad-shots-"))
+    (home / "data").mkdir()
+    (home / "data" / "mnist").symlink_to(mnist.resolve(), target_is_directory=True)
+    os.environ["HOME"] = str(home)
+    os.environ.pop("DIGITPAD_DATA", None)
+    return home
+
+
+def wait(seconds: float) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def wait_for(signal, timeout_s: float = RUN_TIMEOUT_S) -> list:
+    """Run the event loop until `signal` fires; its arguments."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    got: list = []
+    loop = QEventLoop()
+
+    def on_signal(*args) -> None:
+        got.extend(args)
+        loop.quit()
+
+    signal.connect(on_signal)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    signal.disconnect(on_signal)
+    return got
+
+
+def shoot(window, out: Path, name: str) -> None:
+    wait(0.6)  # the charts' refresh timer and a repaint
+    path = out / name
+    window.grab().save(str(path))
+    print(f"wrote {path} ({window.width()}x{window.height()})")
+
+
+def draw_pen_digit(window, pendigits: Path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from long_session import replay
+    from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
+
+    train, _heldout = split_by_writer(load_pendigits(pendigits))  # never the test file, only training writers
+    digit = next(d for d in train if d.label == 3)
+    paper = window.canvas.paper_rect()
+    placed = place_on_canvas(digit.strokes, canvas_size=int(paper.width()), height_frac=0.6)
+    replay(window.canvas, [s + [paper.left(), paper.top()] for s in placed])
+    wait_for(window.predictionChanged, 20)
+
+
+def train_runs(window, runs, *, shoot_running: Path | None = None) -> None:
+    from trainer.config import TrainConfig
+
+    tab = window.train_tab
+    for i, overrides in enumerate(runs):
+        tab.form.set_config(TrainConfig(arch="cnn", epochs=2, subset=2000, test_subset=500, batch_size=64,
+                                        device="cpu", data_dir=SHOWN_DATA_DIR, **overrides))
+        tab.start_button.click()
+        if shoot_running is not None and i == len(runs) - 1:
+            for _ in range(200):  # mid-run: into the second epoch
+                event = wait_for(tab.progressed, 60)
+                if not event or event[0].epoch == 2 and event[0].step > event[0].steps_per_epoch // 3:
+                    break
+            shoot(window, shoot_running, "train-running.png")
+        if not wait_for(tab.runFinished):
+            sys.exit(f"run {i + 1} did not finish: {tab.message()}")
+
+
+def dark_palette():
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    colors = {QPalette.Window: "#2b2b2e", QPalette.WindowText: "#e6e6e6", QPalette.Base: "#1f1f22",
+              QPalette.AlternateBase: "#2f2f33", QPalette.Text: "#e6e6e6", QPalette.Button: "#3a3a3e",
+              QPalette.ButtonText: "#e6e6e6", QPalette.Highlight: "#2f6db5", QPalette.HighlightedText: "#ffffff",
+              QPalette.ToolTipBase: "#3a3a3e", QPalette.ToolTipText: "#e6e6e6", QPalette.PlaceholderText: "#9a9a9a",
+              QPalette.Mid: "#55555a", QPalette.Dark: "#18181a", QPalette.Light: "#4a4a4f"}
+    for role, color in colors.items():
+        palette.setColor(role, QColor(color))
+    return palette
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the PNGs go")
+    parser.add_argument("--mnist", type=Path, default=DEFAULT_MNIST, help="the real MNIST folder")
+    parser.add_argument("--pendigits", type=Path, default=DEFAULT_PENDIGITS, help="the UNIPEN pen-digits file")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    procs = start_x()
+    home = neutral_home(args.mnist)
+    sys.path.insert(0, str(REPO))
+    try:
+        return scenario(args)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(5)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def scenario(args) -> int:
+    import torch
+    from PySide6.QtCore import QSettings
+
+    from digitpad.app import TAB_DRAW, TAB_TRAIN, MainWindow, create_application
+    from digitpad.recognizer import Recognizer
+
+    torch.set_num_threads(1)
+    app = create_application([])
+    app.setStyle("Fusion")  # the same look on every machine
+    settings = QSettings(str(Path(os.environ["HOME"]) / "digitpad.ini"), QSettings.IniFormat)
+    window = MainWindow(Recognizer.load(device="cpu"), settings=settings, device="cpu")
+    window.resize(*SIZE)
+    window.show()
+    wait(1.0)
+    draw_pen_digit(window, args.pendigits)
+    shoot(window, args.out, "draw.png")
+
+    window.tabs.setCurrentIndex(TAB_TRAIN)
+    wait_for(window.train_tab.warmedUp, 120)
+    train_runs(window, RUNS[:2], shoot_running=args.out)
+    shoot(window, args.out, "train-done.png")
+    window.resize(*SMALL)
+    shoot(window, args.out, "train-800x600.png")
+    window.resize(*SIZE)
+    train_runs(window, RUNS[2:])
+    shoot(window, args.out, "train-4-runs.png")
+    app.setPalette(dark_palette())
+    shoot(window, args.out, "train-dark.png")
+    window.tabs.setCurrentIndex(TAB_DRAW)
+    shoot(window, args.out, "draw-dark.png")
+    window.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
