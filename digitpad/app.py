@@ -29,14 +29,13 @@ from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QTabWidget,
+    QToolButton,
     QWidget,
 )
 
@@ -162,6 +161,8 @@ class MainWindow(QMainWindow):
     errorShown = Signal(str)
     # A warning/notice was reported in a dialog (e.g. fell back to the bundled model or the CPU).
     noticeShown = Signal(str)
+    # The question asked when quitting during a training run (the QMessageBox, before it runs: tests answer it).
+    quitQuestionShown = Signal(object)
 
     def __init__(self, recognizer: Recognizer | None = None, *, settings: QSettings | None = None,
                  device: str = "auto", parent: QWidget | None = None) -> None:
@@ -222,14 +223,16 @@ class MainWindow(QMainWindow):
             label.setWordWrap(True)
             self._replace_train_widget(label)
             return
-        tab.useModelRequested.connect(self.set_recognizer)
+        tab.useModelRequested.connect(lambda rec: self.set_recognizer(rec, name=tab.model_name(rec)))
+        tab.activityChanged.connect(self._show_run_activity)
         self.train_tab = tab
-        # Scrollable, so the form, charts and results never force the window wider than a laptop screen.
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(tab)
-        self._replace_train_widget(scroll)
+        self._replace_train_widget(tab)  # the tab fits the window itself: its form scrolls, its panes shrink
+
+    @Slot(str)
+    def _show_run_activity(self, text: str) -> None:
+        """The status bar's run indicator (hidden when no run goes); clicking it shows the Train tab."""
+        self.run_indicator.setText(text)
+        self.run_indicator.setVisible(bool(text))
 
     def _replace_train_widget(self, widget: QWidget) -> None:
         current = self.tabs.currentIndex()
@@ -292,6 +295,12 @@ class MainWindow(QMainWindow):
         self._busy.hide()
         self.model_label = QLabel("Loading model…", self)
         self.model_label.setContentsMargins(6, 0, 6, 0)
+        self.run_indicator = QToolButton(self)
+        self.run_indicator.setAutoRaise(True)
+        self.run_indicator.setToolTip("A training run is going: show the Train tab (Ctrl+2)")
+        self.run_indicator.clicked.connect(lambda: self.tabs.setCurrentIndex(TAB_TRAIN))
+        self.run_indicator.hide()
+        status.addPermanentWidget(self.run_indicator)
         status.addPermanentWidget(self._busy)
         status.addPermanentWidget(self.model_label)
 
@@ -531,13 +540,31 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.save_settings()
         if self.train_tab is not None:
+            kept = self.train_tab.stop_and_keep()  # a run going: stopped, its model saved
+            if kept is not None:
+                print(f"digitpad: the model trained so far is saved in {kept}", file=sys.stderr)
             self.train_tab.shutdown()
         self.hide()  # gone at once, even if a model load still has to finish
         stop_worker(self._thread)
 
     def closeEvent(self, event) -> None:
+        if not self._closed and not self.confirm_quit_during_run():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
+
+    def confirm_quit_during_run(self) -> bool:
+        """While a run trains, ask before quitting; True to quit (the run is then stopped and its model kept)."""
+        if self.train_tab is None or not self.train_tab.is_running:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, "digitpad", "A training run is in progress: stop it and keep "
+                          "the model trained so far, or keep training?", QMessageBox.StandardButton.NoButton, self)
+        stop = box.addButton("Stop and keep the model", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole))
+        self.quitQuestionShown.emit(box)
+        box.exec()
+        return box.clickedButton() is stop
 
 
 # ---------------------------------------------------------------------------------------- ending
