@@ -49,6 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--writers", choices=("heldout", "train"), default="heldout",
                    help="whose digits to compose: held-out writers (the measure) or training writers (tuning)")
     p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
+    p.add_argument("--latency-only", action="store_true", help="measure the latency table only")
     return p.parse_args(argv)
 
 
@@ -116,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.writers} writers' pen digits ({len(digits)}), model {rec.name}, torch threads 1, "
           f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()})\n")
     rng = np.random.default_rng(args.seed)
-    accuracy_table(rec, digits, rng, args.numbers, judge_map)
-    single_digit_table(rec, digits, judge_map)
+    if not args.latency_only:
+        accuracy_table(rec, digits, rng, args.numbers, judge_map)
+        single_digit_table(rec, digits, judge_map)
     latency_table(rec, digits, rng, judge_map)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0

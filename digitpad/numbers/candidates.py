@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_PIECES = 4        # a digit is at most this many strokes (pen digits: 1-3; a 4 or 5 with a flourish: 4)
+MAX_PIECES = 3        # a digit is at most this many strokes (7,494 pen digits: 9 of 3 strokes, none of more)
+# Candidates of several pieces wider than MAX_WIDTH digit heights, or with a horizontal gap of more than
+# MAX_INNER_GAP between their own pieces, are not read at all: no training writer's digit comes near
+# (widest 1.96 heights, widest gap 0.25); one piece is always read, so every drawing stays covered.
+MAX_WIDTH = 2.2
+MAX_INNER_GAP = 0.5
 NO_NEIGHBOUR_GAP = 1.0  # signed gap (digit heights) recorded when a candidate has no neighbour on that side
 GAP_CLIP = 1.0        # signed gaps are clipped to +-GAP_CLIP digit heights: further away says nothing more
 MIN_REF = 1e-6        # a drawing with no height and no width (one dot) is measured in these units
@@ -86,6 +91,14 @@ def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: 
             cand.start == 0, cand.stop == count,
         )
     return out
+
+
+def plausible(candidates: Sequence[Candidate], geometry: np.ndarray) -> np.ndarray:
+    """Boolean mask of the candidates worth reading (see MAX_WIDTH, MAX_INNER_GAP)."""
+    width = geometry[:, GEOMETRY_FEATURES.index("width")]
+    inner = geometry[:, GEOMETRY_FEATURES.index("inner_gap")]
+    single = np.array([c.stop - c.start == 1 for c in candidates])
+    return single | ((width <= MAX_WIDTH) & (inner <= MAX_INNER_GAP))
 
 
 def _neighbour(box: np.ndarray, other: np.ndarray, ref: float) -> tuple[float, float]:

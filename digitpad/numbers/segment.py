@@ -20,6 +20,7 @@ from digitpad.numbers.candidates import (
     Candidate,
     candidate_features,
     enumerate_candidates,
+    plausible,
     reference_height,
     union_box,
 )
@@ -50,12 +51,14 @@ class CandidateTable:
 
 
 def candidate_table(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: int) -> CandidateTable:
-    """Render and read every candidate (one predict_batch call) and measure its geometry."""
+    """Measure every plausible candidate's geometry, render and read them all (one predict_batch call)."""
     candidates = enumerate_candidates(len(boxes), max_pieces)
+    geometry = candidate_features(boxes, candidates, reference_height(boxes))
+    keep = plausible(candidates, geometry)
+    candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
     images = np.stack([render(c) for c in candidates]).astype(np.float32)
     probs = rec.predict_batch(images)  # float images in [0, 1]: the same input predict_strokes gives the model
-    geometry = candidate_features(boxes, candidates, reference_height(boxes))
-    return CandidateTable(boxes, candidates, images, probs, geometry)
+    return CandidateTable(boxes, candidates, images, probs, geometry[keep])
 
 
 class PriorJudge:
