@@ -48,6 +48,29 @@ if case == "dropped":
 print("leaving", flush=True)
 """
 
+# A training run going when the program ends: it is stopped and its model kept (in $XDG_DATA_HOME's runs folder).
+EXIT_WHILE_TRAINING = """
+import dataclasses, sys, time
+from PySide6.QtCore import QSettings
+from digitpad.app import MainWindow, create_application
+from digitpad.recognizer import Recognizer
+
+ini, model, mnist = sys.argv[1:4]
+app = create_application()
+store = QSettings(ini, QSettings.Format.IniFormat)
+store.setValue("train/data_dir", mnist)
+window = MainWindow(Recognizer.load(model, device="cpu"), settings=store)
+window.show()
+tab = window.train_tab
+tab.form.set_config(dataclasses.replace(tab.form.config(), epochs=3, subset=5000))
+tab.start()
+deadline = time.monotonic() + 60
+while not tab.is_running and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.01)
+print("leaving", tab.is_running, flush=True)
+"""
+
 # The `digitpad` command's own run_app, told to quit by a signal once the model is in.
 QUIT_BY_SIGNAL = """
 import sys
@@ -89,6 +112,16 @@ def test_a_program_that_exits_with_the_window_open_ends_cleanly(tmp_path, model_
     assert done.returncode == 0
     if case != "dropped":
         assert "pen_width" in ini.read_text()  # the settings were saved on the way out
+
+
+def test_a_program_that_exits_during_a_training_run_keeps_its_model(tmp_path, model_path, mnist_dir):
+    env = {**child_env(), "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", EXIT_WHILE_TRAINING, str(tmp_path / "s.ini"), str(model_path),
+                           str(mnist_dir)], capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env)
+    assert "leaving True" in done.stdout, done.stderr[-2000:]
+    assert ABORT_MESSAGE not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 0
+    assert list((tmp_path / "data" / "digitpad" / "runs").glob("*.pt")), done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
