@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
+    QPushButton,
     QTabWidget,
     QToolButton,
     QWidget,
@@ -105,6 +106,34 @@ def message_box(parent: QWidget, icon: QMessageBox.Icon, headline: str, message:
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()  # window-modal, returns at once: nothing blocks the event loop
     return box
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setEnabled(False)
+    return label
+
+
+def _pick_file(parent: QWidget, title: str, folder: str, file_filter: str) -> str:
+    """A file chosen in an Open dialog that starts in `folder` (home if none); "" if cancelled."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, folder or str(Path.home()), f"{file_filter};;All files (*)")
+    return path
+
+
+def _remember_folder(store: QSettings, key: prefs.Key[str], path: Path) -> None:
+    folder = path.resolve().parent
+    if folder.is_dir():
+        prefs.write(store, key, str(folder))
+
+
+def _quit_question(parent: QWidget) -> tuple[QMessageBox, QPushButton]:
+    """The question asked when quitting during a training run, and its "stop" button."""
+    box = QMessageBox(QMessageBox.Icon.Question, "digitpad", "A training run is in progress: stop it and keep "
+                      "the model trained so far, or keep training?", QMessageBox.StandardButton.NoButton, parent)
+    stop = box.addButton("Stop and keep the model", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole))
+    return box, stop
 
 
 def _action(parent: QObject, text: str, tip: str = "", shortcut: QKeySequence | None = None) -> QAction:
@@ -187,7 +216,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.draw_tab, "Draw")
-        self.tabs.addTab(self._train_placeholder(), "Train")
+        self.tabs.addTab(_placeholder("Loading the training panel…"), "Train")
         self.tabs.setTabToolTip(TAB_DRAW, "Draw a digit and see what the model reads (Ctrl+1)")
         self.tabs.setTabToolTip(TAB_TRAIN, "Train or retrain a model on MNIST (Ctrl+2)")
         self.setCentralWidget(self.tabs)
@@ -202,12 +231,6 @@ class MainWindow(QMainWindow):
             self.ensure_train_tab()
 
     # ------------------------------------------------------------------ construction
-
-    def _train_placeholder(self) -> QWidget:
-        placeholder = QLabel("Loading the training panel…")
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        placeholder.setEnabled(False)
-        return placeholder
 
     def ensure_train_tab(self) -> None:
         """Build the Train tab now if it is not built yet (it imports torch: slow the first time)."""
@@ -370,7 +393,7 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path: str | Path) -> int:
         """Switch to the model in `path` (a dialog tells of a bad file; the current model stays)."""
-        self._remember_folder(prefs.LAST_MODEL_DIR, Path(path))
+        _remember_folder(self._settings, prefs.LAST_MODEL_DIR, Path(path))
         return self.load_model(path)
 
     @Slot(int, object)
@@ -414,7 +437,7 @@ class MainWindow(QMainWindow):
     def open_image(self, path: str | Path) -> bool:
         """Show the picture in `path` on the paper and read it; False (and a dialog) if unreadable."""
         path = Path(path)
-        self._remember_folder(prefs.LAST_IMAGE_DIR, path)
+        _remember_folder(self._settings, prefs.LAST_IMAGE_DIR, path)
         image = QImage(str(path)) if path.is_file() else QImage()  # a FIFO or a folder is no picture
         if image.isNull():
             self.show_error("Could not open the image", f"{path}: not a readable image file.")
@@ -458,16 +481,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_image_dialog(self) -> None:
-        start = prefs.read(self._settings, prefs.LAST_IMAGE_DIR) or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open Image", start, f"{IMAGE_FILTER};;All files (*)")
-        if path:
+        if path := _pick_file(self, "Open Image", prefs.read(self._settings, prefs.LAST_IMAGE_DIR), IMAGE_FILTER):
             self.open_image(path)
 
     @Slot()
     def open_model_dialog(self) -> None:
-        start = prefs.read(self._settings, prefs.LAST_MODEL_DIR) or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open Model", start, f"{MODEL_FILTER};;All files (*)")
-        if path:
+        if path := _pick_file(self, "Open Model", prefs.read(self._settings, prefs.LAST_MODEL_DIR), MODEL_FILTER):
             self.open_model(path)
 
     def show_error(self, title: str, message: str) -> QMessageBox:
@@ -511,11 +530,6 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
             event.acceptProposedAction()
 
-    def _remember_folder(self, key: prefs.Key[str], path: Path) -> None:
-        folder = path.resolve().parent
-        if folder.is_dir():
-            prefs.write(self._settings, key, str(folder))
-
     def _restore_settings(self) -> None:
         """Window size and layout, pen width: each checked, so a damaged settings file costs only its values."""
         geometry = prefs.read(self._settings, prefs.WINDOW_GEOMETRY)
@@ -558,10 +572,7 @@ class MainWindow(QMainWindow):
         """While a run trains, ask before quitting; True to quit (the run is then stopped and its model kept)."""
         if self.train_tab is None or not self.train_tab.is_running:
             return True
-        box = QMessageBox(QMessageBox.Icon.Question, "digitpad", "A training run is in progress: stop it and keep "
-                          "the model trained so far, or keep training?", QMessageBox.StandardButton.NoButton, self)
-        stop = box.addButton("Stop and keep the model", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole))
+        box, stop = _quit_question(self)
         self.quitQuestionShown.emit(box)
         box.exec()
         return box.clickedButton() is stop
