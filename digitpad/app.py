@@ -49,7 +49,7 @@ from digitpad.draw.tab import DrawTab
 from digitpad.draw.views import app_icon
 
 if TYPE_CHECKING:
-    from digitpad.recognizer import Recognizer
+    from digitpad.recognizer import Prediction, Recognizer
 
 ORG_NAME = APP_NAME = "digitpad"
 DEFAULT_SIZE = QSize(1060, 720)
@@ -353,7 +353,7 @@ class MainWindow(QMainWindow):
         return self._recognizer
 
     @property
-    def prediction(self):
+    def prediction(self) -> Prediction | None:
         """The Prediction shown on the Draw tab, or None."""
         return self.draw_tab.prediction()
 
