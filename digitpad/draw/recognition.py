@@ -67,7 +67,7 @@ def load_recognizer(path: str | Path | None, device: str = "auto", fallback: boo
         choice = choose_device(device, fallback=True)
     except ConfigError as exc:
         raise CheckpointError(str(exc)) from exc
-    notes = [f"--device {device}: {choice.note}."] if choice.note else []
+    notes = [f"{choice.note[:1].upper()}{choice.note[1:]}."] if choice.note else []
     device = choice.device
     try:
         return LoadOutcome(Recognizer.load(path, device=device), notes)
