@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/screenshots.py --out /tmp/shots # somewhere else (trial runs)
 
 The scenario: the Draw tab reads a pen digit (writer 1's first "3" of ../shared/pendigits, replayed
-as mouse strokes); the Train tab trains two short cnn runs (2,000 images, 500 test images, 2 epochs),
+as mouse strokes); the Train tab trains two short cnn runs (6,000 and 20,000 images, 500 test images, 2 epochs; the second shot mid-run),
 then two more (4 runs), at the app's default size (1060x720) and at 800x600, and once in a dark
 palette. The window shows neutral paths: HOME is a temporary folder whose ~/data/mnist links to
 the real MNIST folder, and the Data dir field says ~/data/mnist.
@@ -32,7 +32,8 @@ DISPLAY_NUMBER = 97
 SIZE, SMALL = (1060, 720), (800, 600)
 SHOWN_DATA_DIR = "~/data/mnist"
 RUN_TIMEOUT_S = 300
-RUNS = (dict(lr=5e-4), dict(lr=2e-3), dict(lr=1e-3, optimizer="adamw"), dict(lr=0.05, optimizer="momentum"))
+SUBSET = 6000  # training images per run: a few seconds each on 2 cores, long enough to catch one mid-run
+RUNS = (dict(lr=5e-4), dict(lr=2e-3, subset=20_000), dict(lr=1e-3, optimizer="adamw"), dict(lr=0.05, optimizer="momentum"))
 
 
 def start_x() -> list[subprocess.Popen]:
@@ -89,8 +90,9 @@ def wait_for(signal, timeout_s: float = RUN_TIMEOUT_S) -> list:
     return got
 
 
-def shoot(window, out: Path, name: str) -> None:
-    wait(0.6)  # the charts' refresh timer and a repaint
+def shoot(window, out: Path, name: str, settle: bool = True) -> None:
+    if settle:
+        wait(0.6)  # the charts' refresh timer and a repaint
     path = out / name
     window.grab().save(str(path))
     print(f"wrote {path} ({window.width()}x{window.height()})")
@@ -99,6 +101,7 @@ def shoot(window, out: Path, name: str) -> None:
 def draw_pen_digit(window, pendigits: Path) -> None:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from long_session import replay
+
     from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
 
     train, _heldout = split_by_writer(load_pendigits(pendigits))  # never the test file, only training writers
@@ -114,16 +117,31 @@ def train_runs(window, runs, *, shoot_running: Path | None = None) -> None:
 
     tab = window.train_tab
     for i, overrides in enumerate(runs):
-        tab.form.set_config(TrainConfig(arch="cnn", epochs=2, subset=2000, test_subset=500, batch_size=64,
-                                        device="cpu", data_dir=SHOWN_DATA_DIR, **overrides))
+        settings = dict(arch="cnn", epochs=2, subset=SUBSET, test_subset=500, batch_size=64, device="cpu",
+                        data_dir=SHOWN_DATA_DIR)
+        tab.form.set_config(TrainConfig(**{**settings, **overrides}))
+        ended: list = []
+        tab.runFinished.connect(ended.append)
         tab.start_button.click()
         if shoot_running is not None and i == len(runs) - 1:
-            for _ in range(200):  # mid-run: into the second epoch
-                event = wait_for(tab.progressed, 60)
-                if not event or event[0].epoch == 2 and event[0].step > event[0].steps_per_epoch // 3:
-                    break
-            shoot(window, shoot_running, "train-running.png")
-        if not wait_for(tab.runFinished):
+            shot: list = []
+
+            def mid_run(event, shot=shot) -> None:  # a third into the second epoch, from the GUI thread
+                if not shot and event.epoch == 2 and event.step > event.steps_per_epoch // 3:
+                    shot.append(event)
+                    tab.charts.flush()
+                    shoot(window, shoot_running, "train-running.png", settle=False)
+
+            tab.progressed.connect(mid_run)
+        else:
+            mid_run = None
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not ended and tab.is_running and time.monotonic() < deadline:
+            wait(0.2)
+        tab.runFinished.disconnect(ended.append)
+        if mid_run is not None:
+            tab.progressed.disconnect(mid_run)
+        if not ended:
             sys.exit(f"run {i + 1} did not finish: {tab.message()}")
 
 
@@ -138,6 +156,8 @@ def dark_palette():
               QPalette.Mid: "#55555a", QPalette.Dark: "#18181a", QPalette.Light: "#4a4a4f"}
     for role, color in colors.items():
         palette.setColor(role, QColor(color))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        palette.setColor(QPalette.Disabled, role, QColor("#7a7a7a"))
     return palette
 
 
