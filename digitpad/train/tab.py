@@ -25,7 +25,7 @@ from digitpad.train.data_panel import (
     mnist_present,
 )
 from digitpad.train.form import TrainForm
-from digitpad.train.model_actions import ModelActions, slug
+from digitpad.train.model_actions import EXPORT_THREAD, ModelActions, slug
 from digitpad.train.results import ResultsView
 from digitpad.train.runs_panel import RunsPanel
 from digitpad.train.session import Run, RunResult, RunStatus, Session, settings_text
@@ -36,6 +36,7 @@ from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
 
 FORM_MIN_WIDTH, FORM_MAX_WIDTH = 250, 340  # pixels of the settings column
 SHUTDOWN_WAIT_MS = 10_000  # how long closing the app waits for a cancelled run to stop
+RUN_THREAD = f"{THREAD_PREFIX}-run"
 
 
 def default_runs_dir() -> Path:
@@ -218,7 +219,7 @@ class TrainTab(QWidget):
         self.charts.add_run(run.id, run.name, config.epochs)
         self.runs_panel.add(run)
         self.controls.show_loading(run)
-        start_job(worker, f"{THREAD_PREFIX}-run")
+        start_job(worker, RUN_THREAD)
         self._update_buttons()
         self.activityChanged.emit(f"Training {run.name}…")
         self.runStarted.emit(run.id)
@@ -359,12 +360,16 @@ class TrainTab(QWidget):
 
     @Slot()
     def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> None:
-        """Cancel a running run and wait for the tab's background threads (call before the app exits)."""
+        """Cancel a running run and wait for it and an export (call before the app exits).
+
+        The read-only jobs (samples, warm-up, the network probe, which may wait seconds for DNS
+        offline) are left to `digitpad.workers.stop_all`, which the app runs as it quits.
+        """
         if self.session.control is not None:
             self.session.control.cancel()
         self.form.remember()
         for thread in running_threads():
-            if thread.objectName().startswith(THREAD_PREFIX):
+            if thread.objectName() in (RUN_THREAD, EXPORT_THREAD):
                 thread.wait(timeout_ms)
 
     # ================================================================ runs list

@@ -110,3 +110,32 @@ def test_several_runs_share_the_plots_with_a_legend_entry_each(qtbot):
     assert not charts.series(2, LOSS_TRAIN).isVisible()
     colors = {charts.series(run_id, LOSS_TRAIN).pen().color().name() for run_id in (1, 2, 3)}
     assert len(colors) == 3
+
+
+def test_the_legend_names_four_runs_in_full_and_forgets_a_removed_one(qtbot):
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    for run_id in (1, 2, 3, 4):
+        charts.add_run(run_id, f"run {run_id}", epochs=1)
+    charts.flush(force=True)
+    assert all(f"run {run_id}" in charts.legend.text() for run_id in (1, 2, 3, 4))
+    charts.remove_run(3)  # a failed run
+    assert "run 3" not in charts.legend.text() and "run 3 train" not in charts.legend_entries()
+    assert all(s.name() != "run 3 train" for s in charts.loss_plot.chart.series())
+
+
+def test_empty_charts_have_round_ticks_and_follow_a_dark_palette(qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    loss_axis, epoch_axis = charts.loss_plot.y_axis, charts.loss_plot.x_axis
+    assert loss_axis.tickInterval() == pytest.approx(0.5) and loss_axis.labelFormat() == "%.1f"
+    assert epoch_axis.tickInterval() == pytest.approx(0.2)
+    assert charts.accuracy_plot.y_axis.tickInterval() == pytest.approx(20)
+    dark = QPalette()
+    dark.setColor(QPalette.Base, QColor("#1f1f22"))
+    dark.setColor(QPalette.Text, QColor("#e6e6e6"))
+    charts.setPalette(dark)
+    assert charts.loss_plot.chart.backgroundBrush().color().name() == "#1f1f22"
+    assert charts.loss_plot.x_axis.labelsBrush().color().name() == "#e6e6e6"

@@ -87,6 +87,7 @@ def test_form_offers_every_registered_model_with_classic_defaults(tab):
     assert cuda_item.isEnabled() == torch.cuda.is_available()
 
 
+@pytest.mark.slow  # 2.7 s measured on 2 cores (a warm-up, then a full run with the stall meter)
 def test_a_short_run_plots_live_lists_the_run_and_keeps_the_gui_responsive(qtbot, tab, mnist_dir, tmp_path):
     fill_form(tab, mnist_dir)
     tab.log_dir_edit.setText(str(tmp_path / "logs"))
@@ -371,3 +372,63 @@ def test_a_finished_worker_is_destroyed_on_the_gui_thread_not_its_own(qtbot):
 
     qtbot.waitUntil(destroyed, timeout=10_000)
     assert destroyed_on == [threading.main_thread().ident]
+
+
+def test_missing_data_is_one_panel_that_goes_once_the_folder_holds_mnist(qtbot, tab, tmp_path, mnist_dir, monkeypatch):
+    import trainer.data
+
+    monkeypatch.setattr(trainer.data, "_network_reachable", lambda: False)  # offline: no Download button
+    fill_form(tab, tmp_path / "empty")
+    with qtbot.waitSignal(tab.runFailed, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    panel = tab.data_panel
+    assert not panel.isHidden() and "empty" in panel.text()
+    assert all(name in panel.files.text() for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+    assert panel.download_button.isHidden()
+    assert "--data-dir" not in tab.message() and "DIGITPAD_DATA" not in tab.message()
+    assert len(tab.message()) < 200  # one line, not the command line's paragraph
+    assert tab.charts.legend_entries() == []  # the failed run left no curves
+    tab.set_data_dir(mnist_dir)
+    assert panel.isHidden()
+
+
+def test_export_says_what_is_missing_before_asking_for_a_file(qtbot, tab, monkeypatch):
+    import importlib.util
+
+    from PySide6.QtWidgets import QFileDialog
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real_find_spec(name, *a))
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: asked.append(a) or ("", ""))
+    tab.actions.export_dialog()
+    assert asked == []
+    assert "pip install onnx onnxruntime" in tab.message() and "digitpad[onnx]" not in tab.message()
+
+
+def test_the_start_buttons_stay_put_whatever_the_status_says(qtbot, tab):
+    tab.resize(1060, 720)
+    tab.show()
+    qtbot.waitExposed(tab)
+    before = tab.start_button.mapTo(tab, QPoint(0, 0))
+    tab.controls.set_status("a long status " * 40)
+    tab.controls.speed_label.setText("loss 0.1 · 9,000 samples/s · 3.0s elapsed")
+    tab.show_error("something went wrong " * 20)
+    qtbot.waitUntil(lambda: tab.message_label.height() > 20)  # laid out with the banner shown
+    assert tab.start_button.mapTo(tab, QPoint(0, 0)) == before
+    assert tab.controls.status_label.text().endswith("…") and tab.controls.status() == "a long status " * 40
+
+
+def test_stopping_to_quit_keeps_the_model_trained_so_far(qtbot, tab, mnist_dir, tmp_path):
+    fill_form(tab, mnist_dir, batch=32, subset=4000)
+    with qtbot.waitSignal(tab.progressed, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    activity = []
+    tab.activityChanged.connect(activity.append)
+    saved = tab.stop_and_keep(timeout_ms=RUN_TIMEOUT_MS, directory=tmp_path / "runs")
+    assert saved is not None and saved.parent == tmp_path / "runs" and not tab.is_running
+    assert activity[-1] == ""  # the status-bar indicator goes
+    from trainer.checkpoint import load_checkpoint
+
+    assert load_checkpoint(saved).metrics["cancelled"] is True
+    assert tab.stop_and_keep() is None  # nothing running: nothing to keep
