@@ -97,3 +97,12 @@ def test_a_number_wider_than_the_paper_is_read(rec, heldout):
 def test_nothing_drawn_raises_nothing_drawn_error(rec, strokes):
     with pytest.raises(NothingDrawnError):
         rec.predict_number(strokes)
+
+
+@pytest.mark.parametrize(("strokes", "text"), [
+    ([[(200, 100), (200, 300)], [(165, 140), (190, 112)]], "1"),                        # a 1, its flag drawn apart
+    ([[(120, 100), (280, 100), (190, 330)], [(160, 210), (250, 210)]], "7"),            # a crossed 7
+])
+def test_a_flag_or_bar_drawn_apart_stays_with_its_digit(rec, strokes, text):
+    reading = rec.predict_number(strokes)
+    assert reading.text == text and reading.groups == [[0, 1]]
