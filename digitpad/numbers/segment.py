@@ -35,6 +35,7 @@ WIDE = 1.1
 WIDE_PENALTY = 4.0
 CONTAIN_PENALTY = 3.0
 CLASS_WEIGHT = 1.0   # OneDigitJudge: weight of log P(class) beside log P(one whole digit)
+HOPELESS = -1e9      # the score that stands in for a non-finite one
 
 Render = Callable[[Candidate], np.ndarray]  # a candidate -> its (28, 28) float image, ink = 1
 
@@ -95,7 +96,12 @@ def default_judge() -> PriorJudge | OneDigitJudge:
 
 
 def best_runs(count: int, candidates: Sequence[Candidate], scores: np.ndarray) -> list[int]:
-    """Indices of the candidates that cover pieces 0..count-1 exactly once with the highest total score."""
+    """Indices of the candidates that cover pieces 0..count-1 exactly once with the highest total score.
+
+    Every single piece must be a candidate. A NaN or infinite score (a broken model) counts as hopeless
+    but finite, so a cover is always found.
+    """
+    scores = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=HOPELESS, posinf=HOPELESS, neginf=HOPELESS)
     best = np.full(count + 1, -np.inf)
     best[0] = 0.0
     back = np.full(count + 1, -1)

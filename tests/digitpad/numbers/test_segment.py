@@ -47,3 +47,10 @@ def test_a_broken_one_digit_model_file_is_one_clear_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(CheckpointError, match="cannot read"):
         load_onedigit(str(path))
+
+
+def test_scores_a_broken_model_gives_still_cover_every_piece():
+    candidates = enumerate_candidates(3, max_pieces=2)
+    scores = np.full(len(candidates), np.nan)
+    chosen = [candidates[k] for k in best_runs(3, candidates, scores)]
+    assert [p for c in chosen for p in c.pieces] == [0, 1, 2]
