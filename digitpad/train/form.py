@@ -9,6 +9,7 @@ widgets of their own (parameter counts, a pen-digits file that may be missing, C
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitpad import settings as prefs
 from digitpad.train.session import config_from_stored, remembered_values
 from trainer.config import Group, Param, TrainConfig, is_optional, params, value_type
 from trainer.errors import ConfigError
@@ -42,10 +44,6 @@ from trainer.errors import ConfigError
 DATASETS = (("MNIST", False), ("MNIST + pen digits", True))
 DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 INT_MAX = 2**31 - 1  # a QSpinBox holds a C int
-SETTINGS_DATA_DIR = "train/data_dir"
-SETTINGS_LOG_DIR = "train/log_dir"
-SETTINGS_CONFIG = "train/config"  # the form's other fields, as JSON
-SETTINGS_MORE_OPTIONS = "train/more_options"  # whether "More options" is unfolded
 COMBO_MIN_CHARS = 10
 GROUP_TITLES = {Group.MODEL: "Model", Group.OPTIMIZER: "Optimization", Group.DATA: "Data and device"}
 ROW_LABELS = {"pen_digits": "Dataset"}  # where the form's row says more than the field's label
@@ -272,7 +270,7 @@ class TrainForm(QWidget):
         return None
 
     def _build_data_dir_row(self) -> QHBoxLayout:
-        self.data_dir_edit = QLineEdit(str(self.settings.value(SETTINGS_DATA_DIR, "") or _default_data_dir()))
+        self.data_dir_edit = QLineEdit(prefs.read(self.settings, prefs.TRAIN_DATA_DIR) or _default_data_dir())
         self.data_dir_edit.setToolTip("Directory with the four MNIST IDX files (downloaded there when missing)")
         self.browse_button = QToolButton()
         self.browse_button.setText("…")
@@ -296,13 +294,13 @@ class TrainForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.more_button)
         layout.addWidget(self.more_panel)
-        self._show_more_options(self.settings.value(SETTINGS_MORE_OPTIONS, False, type=bool))
+        self._show_more_options(prefs.read(self.settings, prefs.TRAIN_MORE_OPTIONS))
         return box
 
     def _build_output_group(self) -> QGroupBox:
         box = QGroupBox("Logs")
         form = _form_layout(box)
-        self.log_dir_edit = QLineEdit(str(self.settings.value(SETTINGS_LOG_DIR, "") or ""))
+        self.log_dir_edit = QLineEdit(prefs.read(self.settings, prefs.TRAIN_LOG_DIR))
         self.log_dir_edit.setPlaceholderText("none (no log files)")
         self.log_dir_edit.setToolTip("Each run writes <run>.jsonl here, like digitpad-train --log")
         self.tensorboard_check = QCheckBox("TensorBoard (in the log dir)")
@@ -344,7 +342,7 @@ class TrainForm(QWidget):
     @Slot(bool)
     def _on_more_options_toggled(self, shown: bool) -> None:
         self._show_more_options(shown)
-        self.settings.setValue(SETTINGS_MORE_OPTIONS, shown)
+        prefs.write(self.settings, prefs.TRAIN_MORE_OPTIONS, shown)
         self.moreOptionsToggled.emit(shown)
 
     def more_fields_end(self) -> QWidget:
@@ -375,7 +373,7 @@ class TrainForm(QWidget):
 
     @Slot()
     def _on_data_dir_edited(self) -> None:
-        self.settings.setValue(SETTINGS_DATA_DIR, self.data_dir_edit.text().strip())
+        _remember(self.settings, prefs.TRAIN_DATA_DIR, self.data_dir_edit.text().strip())
         self.dataDirChanged.emit(self.data_dir() or "")
 
     def log_dir(self) -> str:
@@ -404,15 +402,15 @@ class TrainForm(QWidget):
 
     def remember(self) -> None:
         """Store the form's settings for the next session (nothing when a field does not parse)."""
-        self.settings.setValue(SETTINGS_LOG_DIR, self.log_dir())
+        _remember(self.settings, prefs.TRAIN_LOG_DIR, self.log_dir())
         try:
             values = remembered_values(self.config())
         except ValueError:
             return
-        self.settings.setValue(SETTINGS_CONFIG, json.dumps(values))
+        prefs.write(self.settings, prefs.TRAIN_CONFIG, json.dumps(values))
 
     def _stored_values(self) -> dict | None:
-        text = self.settings.value(SETTINGS_CONFIG, "")
+        text = prefs.read(self.settings, prefs.TRAIN_CONFIG)
         try:
             values = json.loads(text) if isinstance(text, str) and text else None
         except json.JSONDecodeError:
@@ -428,6 +426,11 @@ class TrainForm(QWidget):
         if isinstance(widget, QCheckBox):
             return widget.isChecked()
         return widget.value()
+
+
+def _remember(settings: QSettings, key: prefs.Key, value: str) -> None:
+    with contextlib.suppress(ValueError):  # a path too long to be one is simply not remembered
+        prefs.write(settings, key, value)
 
 
 def _form_layout(box: QWidget) -> QFormLayout:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from digitpad.train.form import SETTINGS_CONFIG, TrainForm, form_params
+from digitpad.settings import TRAIN_CONFIG
+from digitpad.train.form import TrainForm, form_params
 from trainer.config import Group, TrainConfig, params
 
 
@@ -39,10 +40,10 @@ def test_every_field_is_remembered_for_the_next_session_and_a_bad_stored_one_is_
     assert (config.arch, config.optimizer, config.lr, config.batch_size, config.epochs, config.subset) == (
         "fnn", "sgd", 0.05, 32, 4, 5000)
 
-    settings.setValue(SETTINGS_CONFIG, '{"epochs": 0, "batch_size": "big", "arch": "fnn"}')
+    settings.setValue(TRAIN_CONFIG.name, '{"epochs": 0, "batch_size": "big", "arch": "fnn"}')
     third = make_form(qtbot, settings)
     assert (third.config().epochs, third.config().batch_size, third.config().arch) == (1, 128, "fnn")
-    settings.setValue(SETTINGS_CONFIG, "{not json")
+    settings.setValue(TRAIN_CONFIG.name, "{not json")
     assert make_form(qtbot, settings).config().arch == TrainConfig().arch
 
 

@@ -432,3 +432,37 @@ def test_stopping_to_quit_keeps_the_model_trained_so_far(qtbot, tab, mnist_dir, 
 
     assert load_checkpoint(saved).metrics["cancelled"] is True
     assert tab.stop_and_keep() is None  # nothing running: nothing to keep
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_quitting_during_a_run_asks_first_and_keeps_the_model(qtbot, mnist_dir, tmp_path):
+    from digitpad.app import MainWindow
+    from digitpad.recognizer import Recognizer
+    from trainer.checkpoint import make_checkpoint
+    from trainer.models import create_model
+
+    untrained = Recognizer.from_checkpoint(make_checkpoint(create_model("fnn"), "fnn", {}), device="cpu")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    window = MainWindow(untrained, settings=settings, device="cpu")
+    qtbot.addWidget(window)
+    tab = window.train_tab
+    fill_form(tab, mnist_dir, batch=32, subset=4000)
+    tab.log_dir_edit.setText(str(tmp_path / "runs"))
+    answers = ["Keep training", "Stop and keep the model"]
+    asked = []
+
+    def answer(box) -> None:
+        asked.append(box.text())
+        wanted = answers.pop(0)
+        QTimer.singleShot(0, lambda: next(b for b in box.buttons() if b.text() == wanted).click())
+
+    window.quitQuestionShown.connect(answer)
+    with qtbot.waitSignal(tab.progressed, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    assert not window.run_indicator.isHidden()
+
+    assert not window.close() and tab.is_running  # "Keep training"
+    assert window.close()  # "Stop and keep the model"
+    assert asked[0].startswith("A training run is in progress: stop it and keep the model trained so far")
+    kept = list((tmp_path / "runs").glob("*.pt"))
+    assert len(kept) == 1 and not tab.is_running
