@@ -172,5 +172,10 @@ PEN_WIDTH = Key("draw/pen_width", DEFAULT_PEN_WIDTH, number(MIN_PEN_WIDTH, MAX_P
 LAST_IMAGE_DIR = Key("paths/last_image_dir", "", folder)
 LAST_MODEL_DIR = Key("paths/last_model_dir", "", folder)
 RECENT_MODELS = Key("models/recent", (), path_list(MAX_RECENT_MODELS))
+# the Train form (digitpad/train/form.py); its config is JSON, each field checked against trainer.config there
+TRAIN_DATA_DIR = Key("train/data_dir", "", text)  # need not exist yet: MNIST can be downloaded there
+TRAIN_LOG_DIR = Key("train/log_dir", "", text)
+TRAIN_MORE_OPTIONS = Key("train/more_options", False, flag)  # whether "More options" is unfolded
+TRAIN_CONFIG = Key("train/config", "", text)
 
 APP_KEYS: tuple[Key, ...] = (WINDOW_GEOMETRY, WINDOW_STATE, PEN_WIDTH, LAST_IMAGE_DIR, LAST_MODEL_DIR, RECENT_MODELS)
