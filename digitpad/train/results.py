@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QToolTip, QVBoxLayout, QWidget
 
+from digitpad.train.session import Run, RunStatus, settings_text
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
 
 TILE_SCALE = 2  # 28 px digits drawn at 56 px
@@ -315,6 +316,20 @@ class ResultsView(QTabWidget):
         shown = len(captions)
         label = f"Misclassified ({total_wrong})" if shown == total_wrong else f"Misclassified ({shown} of {total_wrong})"
         self.setTabText(2, label)
+
+    def show_run(self, run: Run | None) -> None:
+        """The results of a run, or why there are none."""
+        if run is None or run.outcome is None:
+            what = "failed" if run is not None and run.status is RunStatus.FAILED else "is still running"
+            self.clear_evaluation("No run selected." if run is None else f"{run.name} {what}.")
+            return
+        outcome, gallery = run.outcome, run.outcome.gallery
+        summary = (
+            f"{run.name} ({settings_text(run.config)}): {100 * outcome.accuracy:.2f}% of {int(outcome.confusion.sum()):,} "
+            f"test images right, {gallery.total_wrong:,} wrong; test loss {outcome.loss:.4f}."
+        )
+        self.set_evaluation(summary, outcome.confusion, gallery.images, gallery.true_labels, gallery.predicted,
+                            gallery.indices, gallery.total_wrong)
 
     def clear_evaluation(self, summary: str = "No run selected.") -> None:
         self.summary.setText(summary)

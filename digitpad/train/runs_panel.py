@@ -70,6 +70,12 @@ class RunsPanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.model.run_at(min(index.row() for index in rows)) if rows else None
 
+    def show_accuracy(self, run: Run | None) -> None:
+        if run is None or run.outcome is None:
+            self.accuracy_label.setText("No finished run selected.")
+        else:
+            self.accuracy_label.setText(f"{run.name}: test accuracy {100 * run.outcome.accuracy:.2f}%")
+
     def set_model_actions_enabled(self, enabled: bool) -> None:
         for button in (self.use_button, self.save_button, self.export_button):
             button.setEnabled(enabled)

@@ -137,6 +137,18 @@ def _same_type(value: object, default: object, name: str) -> object:
     return value if isinstance(value, type(default)) else None
 
 
+def finished_text(run: Run) -> str:
+    """The status line of a run that ended with a model (`run.outcome` is the worker's RunOutcome)."""
+    result = run.outcome.result
+    epochs = result.metrics.get("epochs_completed", len(result.history))
+    how = "stopped early — kept the model trained so far" if result.cancelled else "finished"
+    return (
+        f"{run.name} {how}: test accuracy {100 * run.outcome.accuracy:.2f}% after {epochs} full epoch(s), "
+        f"{result.metrics.get('steps', 0)} steps in {format_duration(result.seconds)} "
+        f"on {result.metrics.get('device', result.device)}."
+    )
+
+
 def settings_tooltip(config: TrainConfig) -> str:
     """Every setting of a run, one per line."""
     return "\n".join(f"{k}: {v}" for k, v in config.to_dict().items() if k != "model_args")

@@ -28,10 +28,9 @@ from digitpad.train.form import TrainForm
 from digitpad.train.model_actions import EXPORT_THREAD, ModelActions, slug
 from digitpad.train.results import ResultsView
 from digitpad.train.runs_panel import RunsPanel
-from digitpad.train.session import Run, RunResult, RunStatus, Session, settings_text
+from digitpad.train.session import Run, RunResult, RunStatus, Session, finished_text
 from digitpad.train.worker import RunOutcome, TrainWorker, warm_up
 from digitpad.workers import running_threads, start_job
-from trainer.durations import format_duration
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
 
 FORM_MIN_WIDTH, FORM_MAX_WIDTH = 250, 340  # pixels of the settings column
@@ -300,7 +299,7 @@ class TrainTab(QWidget):
             return
         self._end_run(run)
         self.controls.show_ended(f"{run.status} · test accuracy {100 * outcome.accuracy:.2f}%", done=True)
-        self.controls.set_status(self._finished_text(run))
+        self.controls.set_status(finished_text(run))
         self.runs_panel.select(run.id)
         self.runFinished.emit(run)
 
@@ -324,16 +323,6 @@ class TrainTab(QWidget):
         self.charts.flush()
         self._run_changed(run)
         self.activityChanged.emit("")
-
-    def _finished_text(self, run: Run) -> str:
-        result = run.outcome.result
-        epochs = result.metrics.get("epochs_completed", len(result.history))
-        how = "stopped early — kept the model trained so far" if result.cancelled else "finished"
-        return (
-            f"{run.name} {how}: test accuracy {100 * run.outcome.accuracy:.2f}% after {epochs} full epoch(s), "
-            f"{result.metrics.get('steps', 0)} steps in {format_duration(result.seconds)} "
-            f"on {result.metrics.get('device', result.device)}."
-        )
 
     def stop_and_keep(self, timeout_ms: int = SHUTDOWN_WAIT_MS, directory: Path | None = None) -> Path | None:
         """Stop the current run, wait up to `timeout_ms` for it, and save its model; the file, or None.
@@ -390,23 +379,8 @@ class TrainTab(QWidget):
     @Slot(object)
     def _on_run_selected(self, run: Run | None) -> None:
         self._update_buttons()
-        if run is None or run.outcome is None:
-            what = "failed" if run is not None and run.status is RunStatus.FAILED else "is still running"
-            self.results.clear_evaluation("No run selected." if run is None else f"{run.name} {what}.")
-            self.runs_panel.accuracy_label.setText("No finished run selected.")
-            return
-        outcome = run.outcome
-        gallery = outcome.gallery
-        self.runs_panel.accuracy_label.setText(f"{run.name}: test accuracy {100 * outcome.accuracy:.2f}%")
-        n_test = int(outcome.confusion.sum())
-        summary = (
-            f"{run.name} ({settings_text(run.config)}): {100 * outcome.accuracy:.2f}% of {n_test:,} test images "
-            f"right, {gallery.total_wrong:,} wrong; test loss {outcome.loss:.4f}."
-        )
-        self.results.set_evaluation(
-            summary, outcome.confusion, gallery.images, gallery.true_labels, gallery.predicted, gallery.indices,
-            gallery.total_wrong,
-        )
+        self.runs_panel.show_accuracy(run)
+        self.results.show_run(run)
 
     def _update_buttons(self) -> None:
         self.form.setEnabled(not self.is_running)
