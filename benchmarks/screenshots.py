@@ -201,6 +201,7 @@ def scenario(args) -> int:
     window.tabs.setCurrentIndex(TAB_TRAIN)
     wait_for(window.train_tab.warmedUp, 120)
     train_runs(window, RUNS[:2], shoot_running=args.out)
+    window.train_tab.results.setCurrentIndex(1)  # the selected run's confusion matrix
     shoot(window, args.out, "train-done.png")
     window.resize(*SMALL)
     shoot(window, args.out, "train-800x600.png")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QToolTip, QVBoxLayout, QWidget
 
 from digitpad.train.session import Run, RunStatus, settings_text
@@ -25,13 +25,14 @@ ERROR_COLOR = QColor("#d62728")  # confusions
 WRONG_CAPTION_COLOR = QColor("#c62828")
 
 
-def _blend(color: QColor, strength: float) -> QColor:
-    """`color` faded towards white: strength 0 = white, 1 = the full colour."""
+def _blend(color: QColor, strength: float, base: QColor | None = None) -> QColor:
+    """`color` faded towards `base` (white by default; the palette's base in a dark theme): 0 = base, 1 = the colour."""
+    base = base or QColor("white")
     s = min(max(strength, 0.0), 1.0)
     return QColor(
-        round(255 + (color.red() - 255) * s),
-        round(255 + (color.green() - 255) * s),
-        round(255 + (color.blue() - 255) * s),
+        round(base.red() + (color.red() - base.red()) * s),
+        round(base.green() + (color.green() - base.green()) * s),
+        round(base.blue() + (color.blue() - base.blue()) * s),
     )
 
 
@@ -111,6 +112,7 @@ class ConfusionMatrixView(QWidget):
         off = m.copy()
         np.fill_diagonal(off, 0)
         max_off = max(int(off.max()), 1)
+        base, grid = self.palette().color(QPalette.Base), self.palette().color(QPalette.Mid)
         small = QFont(self.font())
         small.setPointSizeF(max(6.5, small.pointSizeF() * min(1.0, self._cell() / 30)))
         painter.setFont(small)
@@ -118,12 +120,12 @@ class ConfusionMatrixView(QWidget):
             for col in range(NUM_CLASSES):
                 value = int(m[row, col])
                 if row == col:
-                    fill = _blend(DIAGONAL_COLOR, value / row_totals[row])
+                    fill = _blend(DIAGONAL_COLOR, value / row_totals[row], base)
                 else:
-                    fill = _blend(ERROR_COLOR, value / max_off if value else 0.0)
+                    fill = _blend(ERROR_COLOR, value / max_off if value else 0.0, base)
                 rect = self._cell_rect(row, col)
                 painter.fillRect(rect, fill)
-                painter.setPen(QPen(QColor("#d0d0d0")))
+                painter.setPen(QPen(grid))
                 painter.drawRect(rect.adjusted(0, 0, -1, -1))
                 if value:
                     painter.setPen(QColor("white") if fill.lightness() < 140 else QColor("#202020"))
