@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.draw_tab.undo_action, self.draw_tab.redo_action])
         edit_menu.addSeparator()
-        edit_menu.addActions([self.draw_tab.clear_action, self.paste_action])
+        edit_menu.addActions([self.draw_tab.clear_action, self.draw_tab.copy_action, self.paste_action])
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.draw_view_action, self.train_view_action])
         help_menu = bar.addMenu("&Help")

@@ -1,9 +1,11 @@
 """The drawing pad widget: input and painting only; what is drawn lives in a Qt-free `Drawing`.
 
-Points are converted to *paper units* (a PAPER_SIZE square, y down) the moment they are captured,
-so the drawing survives any resize and recognition never depends on the widget's size (the paper
-is the largest centred square that fits the widget). The canvas knows nothing about models: it
-emits signals, and `strokes()` hands the drawing out as plain arrays.
+Points are converted to *paper units* (PAPER_SIZE tall, y down) the moment they are captured, so the
+drawing survives any resize and recognition never depends on the widget's size. The paper is as tall
+as the widget allows and, up to `max_paper_ratio` times its height, as wide (room for a number): its
+height alone sets the scale, so x = 0..PAPER_SIZE is the same square whatever the width, and a drawing
+made on a square paper replays where it was. The paper is never narrower than what is drawn on it.
+The canvas knows nothing about models: it emits signals, and `strokes()` hands the drawing out as plain arrays.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ MIN_POINT_STEP_PX = 0.5      # a point closer than this (logical px) to the last
 PRESSURE_FLOOR = 0.35        # width factor at zero tablet pressure; full pressure gives 1 + PRESSURE_FLOOR
 IMAGE_MARGIN = 0.06          # an opened image is fitted inside the paper with this margin (fraction)
 MIN_SIZE = 160               # smallest sensible canvas, logical px
+OUTLINE_ALPHA = 90           # opacity (0-255) of the faint box around each digit of a number ...
+OUTLINE_SELECTED_ALPHA = 200  # ... and around the digit selected in the strip
 HINT_TEXT = "Draw a digit here"
 DROP_HINT_TEXT = "Drop to open"
 
@@ -62,6 +66,10 @@ class DrawingCanvas(QWidget):
         self._pen_width = DEFAULT_PEN_WIDTH
         self._cache: QPixmap | None = None   # finished strokes, at device resolution
         self._drop_hover = False
+        self._max_ratio = 1.0                # widest paper, in paper heights
+        self._content_right = 0.0            # x reached by the committed strokes, paper units
+        self._outlines: list[tuple[float, float, float, float]] = []  # faint boxes (paper units) around digits
+        self._outlined: int | None = None    # the one outline drawn stronger (the digit selected)
         self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setAcceptDrops(True)
@@ -126,10 +134,51 @@ class DrawingCanvas(QWidget):
         self.drawing.set_image(image, source)
         self._content_changed()
 
+    def set_outlines(self, boxes: list[tuple[float, float, float, float]], selected: int | None = None) -> None:
+        """Outline these boxes (left, top, right, bottom in paper units) faintly, `selected` a little stronger."""
+        self._outlines, self._outlined = [tuple(map(float, b)) for b in boxes], selected
+        self.update()
+
+    def outlines(self) -> list[tuple[float, float, float, float]]:
+        return list(self._outlines)
+
+    def max_paper_ratio(self) -> float:
+        return self._max_ratio
+
+    def set_max_paper_ratio(self, ratio: float) -> None:
+        """Let the paper grow up to `ratio` times as wide as tall when the widget is wide (1: a square)."""
+        self._max_ratio = max(1.0, float(ratio))
+        self.drawing.width = self._max_ratio * PAPER_SIZE
+        self._invalidate()
+
+    def sheet_width(self) -> float:
+        """The paper's width now, in paper units (PAPER_SIZE .. max ratio x PAPER_SIZE)."""
+        return self._layout()[1]
+
+    def sheet_rect(self) -> QRectF:
+        """The whole paper, in widget coordinates, centred inside the margins."""
+        scale, units = self._layout()
+        w, h = units * scale, PAPER_SIZE * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
     def paper_rect(self) -> QRectF:
-        """The paper, in widget coordinates: the largest centred square inside the margins."""
-        side = max(1.0, min(self.width(), self.height()) - 2 * PAPER_MARGIN)
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        """The paper's first PAPER_SIZE x PAPER_SIZE units (x 0..PAPER_SIZE), in widget coordinates.
+
+        Its side is the unit scale; on a square paper it is the whole paper.
+        """
+        sheet = self.sheet_rect()
+        return QRectF(sheet.left(), sheet.top(), sheet.height(), sheet.height())
+
+    def _layout(self) -> tuple[float, float]:
+        """(widget px per paper unit, paper width in units): as tall as fits, as wide as allowed and needed."""
+        avail_w = max(1.0, self.width() - 2 * PAPER_MARGIN)
+        avail_h = max(1.0, self.height() - 2 * PAPER_MARGIN)
+        scale = min(avail_w, avail_h) / PAPER_SIZE
+        units = min(self._max_ratio * PAPER_SIZE, avail_w / scale)
+        if self._content_right > units:  # drawn on a wider paper, then the window shrank: show it all, smaller
+            units = min(self._content_right, self._max_ratio * PAPER_SIZE)
+            scale = min(scale, avail_w / units)
+        return scale, max(units, PAPER_SIZE)
 
     def to_paper(self, pos: QPointF) -> tuple[float, float]:
         """Widget position -> paper units, clamped to the paper."""
@@ -137,7 +186,7 @@ class DrawingCanvas(QWidget):
         scale = PAPER_SIZE / paper.width()
         x = (pos.x() - paper.left()) * scale
         y = (pos.y() - paper.top()) * scale
-        return min(max(x, 0.0), PAPER_SIZE), min(max(y, 0.0), PAPER_SIZE)
+        return min(max(x, 0.0), self.sheet_width()), min(max(y, 0.0), PAPER_SIZE)
 
     def from_paper(self, x: float, y: float) -> QPointF:
         """Paper units -> widget position."""
@@ -287,6 +336,7 @@ class DrawingCanvas(QWidget):
 
     def _invalidate(self) -> None:
         self._cache = None
+        self._content_right = self.drawing.right_edge()
         self.update()
 
     def _pen_px(self) -> float:
@@ -300,6 +350,8 @@ class DrawingCanvas(QWidget):
         painter.setClipRegion(event.region())
         painter.drawPixmap(0, 0, self._cached_layer())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self._outlines:
+            self._paint_outlines(painter)
         if self.drawing.current is not None:
             self._paint_stroke(painter, self.drawing.current)
         if self._drop_hover:
@@ -329,7 +381,7 @@ class DrawingCanvas(QWidget):
         return pixmap
 
     def _paint_paper(self, painter: QPainter) -> None:
-        paper = self.paper_rect()
+        paper = self.sheet_rect()
         palette = self.palette()
         shadow = QColor(0, 0, 0, 28)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -341,8 +393,8 @@ class DrawingCanvas(QWidget):
         painter.drawRoundedRect(paper.adjusted(0.5, 0.5, -0.5, -0.5), PAPER_RADIUS, PAPER_RADIUS)
 
     def _paint_image(self, painter: QPainter, image: QImage) -> None:
-        paper = self.paper_rect()
-        inner = paper.adjusted(*(f * paper.width() for f in (IMAGE_MARGIN, IMAGE_MARGIN, -IMAGE_MARGIN, -IMAGE_MARGIN)))
+        paper = self.sheet_rect()
+        inner = paper.adjusted(*(f * paper.height() for f in (IMAGE_MARGIN, IMAGE_MARGIN, -IMAGE_MARGIN, -IMAGE_MARGIN)))
         size = QSize(image.width(), image.height()).scaled(inner.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRectF(0, 0, size.width(), size.height())
         target.moveCenter(inner.center())
@@ -353,7 +405,7 @@ class DrawingCanvas(QWidget):
         font.setPointSizeF(max(font.pointSizeF() * 1.4, 11.0))
         painter.setFont(font)
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(self.sheet_rect(), Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_drop_hint(self, painter: QPainter) -> None:
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
@@ -361,9 +413,21 @@ class DrawingCanvas(QWidget):
         fill.setAlpha(40)
         painter.setBrush(fill)
         painter.setPen(QPen(highlight, 2.0, Qt.PenStyle.DashLine))
-        painter.drawRoundedRect(self.paper_rect().adjusted(3, 3, -3, -3), PAPER_RADIUS, PAPER_RADIUS)
+        painter.drawRoundedRect(self.sheet_rect().adjusted(3, 3, -3, -3), PAPER_RADIUS, PAPER_RADIUS)
         painter.setPen(highlight)
-        painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, DROP_HINT_TEXT)
+        painter.drawText(self.sheet_rect(), Qt.AlignmentFlag.AlignCenter, DROP_HINT_TEXT)
+
+    def _paint_outlines(self, painter: QPainter) -> None:
+        """Each digit's strokes in a faint rounded box, a pen width or so around the ink."""
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        pad = self._pen_px() * 0.5 + 4
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for k, (left, top, right, bottom) in enumerate(self._outlines):
+            box = QRectF(self.from_paper(left, top), self.from_paper(right, bottom)).adjusted(-pad, -pad, pad, pad)
+            color = QColor(highlight)
+            color.setAlpha(OUTLINE_SELECTED_ALPHA if k == self._outlined else OUTLINE_ALPHA)
+            painter.setPen(QPen(color, 1.5 if k == self._outlined else 1.0))
+            painter.drawRoundedRect(box, 6, 6)
 
     def _paint_stroke(self, painter: QPainter, stroke: Stroke) -> None:
         """Solid ink: every short piece is drawn on its own with round caps.

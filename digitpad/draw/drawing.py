@@ -1,7 +1,8 @@
 """What is on the paper, without Qt: strokes in paper units, a shown picture, and a bounded undo history.
 
 The canvas widget captures input and paints; this object decides what the drawing is. Points are
-in paper units (`PAPER_SIZE` square, y down), so the drawing never depends on the widget's size.
+in paper units (`PAPER_SIZE` tall, y down; `width` wide, PAPER_SIZE unless the view widens it), so the drawing
+never depends on the widget's size.
 
 The history is bounded so that a day of drawing does not grow memory: at most `MAX_UNDO` steps
 are kept, and at most `MAX_HISTORY_PICTURES` pictures (a picture is megabytes, a stroke a few
@@ -65,7 +66,10 @@ class Drawing:
     and to tell its listeners.
     """
 
-    def __init__(self, max_undo: int = MAX_UNDO, max_pictures: int = MAX_HISTORY_PICTURES) -> None:
+    def __init__(self, max_undo: int = MAX_UNDO, max_pictures: int = MAX_HISTORY_PICTURES,
+                 width: float = PAPER_SIZE) -> None:
+        # The paper is PAPER_SIZE tall and `width` wide (a wider sheet holds a number); points are clamped to it.
+        self.width = float(width)
         self._strokes: list[Stroke] = []
         self._current: Stroke | None = None
         self._image: ShownImage | None = None
@@ -97,6 +101,10 @@ class Drawing:
         if self._current is not None and self._current.points:
             lines.append(self._current.points)
         return [np.asarray(pts, dtype=np.float64).reshape(-1, 2) for pts in lines]
+
+    def right_edge(self) -> float:
+        """The largest x of the committed strokes (0 when there are none): the paper must be at least this wide."""
+        return max((x for s in self._strokes for x, _ in s.points), default=0.0)
 
     def is_empty(self) -> bool:
         return not self._strokes and self._current is None and self._image is None
@@ -150,7 +158,7 @@ class Drawing:
         return had
 
     def _add(self, x: float, y: float, width: float) -> None:
-        x = min(max(float(x), 0.0), PAPER_SIZE)
+        x = min(max(float(x), 0.0), self.width)
         y = min(max(float(y), 0.0), PAPER_SIZE)
         self._current.points.append((x, y))
         self._current.widths.append(float(width))

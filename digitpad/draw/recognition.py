@@ -3,7 +3,7 @@
 `RecognitionWorker` lives on its own QThread. The GUI hands it requests with `submit()`
 (thread-safe); only the newest request waiting is kept, so a burst of live updates while
 drawing costs one inference, never a queue. Results come back by signal as plain objects
-(`Prediction`, strings); the worker never touches a widget.
+(`Prediction`, `NumberReading`, strings); the worker never touches a widget.
 
 `load_recognizer()` is the launch policy (device fallback, bad file -> bundled model) as a plain
 function, usable and testable without Qt.
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from digitpad.draw.shown_number import read_image, read_strokes
 from digitpad.workers import start_service, stop
 from trainer.errors import CheckpointError, ConfigError, DataError, NothingDrawnError
 
@@ -101,8 +102,10 @@ class Request:
 class RecognitionWorker(QObject):
     """Runs recognitions and model loads on its own thread; answers by signal."""
 
-    # (seq, Prediction) for a recognized request.
+    # (seq, Prediction) for a recognized request that holds one digit.
     predicted = Signal(int, object)
+    # (seq, NumberReading) for a recognized request that holds two digits or more.
+    numberRead = Signal(int, object)
     # (seq, message): the request held nothing to recognize (empty drawing, blank image).
     nothingDrawn = Signal(int, str)
     # (seq, message): recognition failed (unreadable image, unexpected error).
@@ -138,11 +141,13 @@ class RecognitionWorker(QObject):
             request, self._pending = self._pending, None
         if request is None:  # an earlier wake already took it
             return
+        from digitpad.numbers.reading import NumberReading  # torch is in by now: a recognizer exists
+
         try:
             if request.kind is Kind.STROKES:
-                prediction = request.recognizer.predict_strokes(request.payload)
+                prediction = read_strokes(request.recognizer, request.payload)
             else:
-                prediction = request.recognizer.predict_image(request.payload)
+                prediction = read_image(request.recognizer, request.payload)
         except NothingDrawnError as exc:
             self.nothingDrawn.emit(request.seq, str(exc))
         except DataError as exc:
@@ -151,7 +156,7 @@ class RecognitionWorker(QObject):
             traceback.print_exc()
             self.failed.emit(request.seq, f"Recognition failed: {type(exc).__name__}: {exc}")
         else:
-            self.predicted.emit(request.seq, prediction)
+            (self.numberRead if isinstance(prediction, NumberReading) else self.predicted).emit(request.seq, prediction)
 
     @Slot(int, object, str, bool)
     def _load(self, ticket: int, path: object, device: str, fallback: bool) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QImage, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 
 from digitpad.draw.canvas import DrawingCanvas
 from digitpad.draw.drawing import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH
+from digitpad.draw.number_views import NumberStrip, NumberView
 from digitpad.draw.recognition import Kind, RecognitionWorker, Request
 from digitpad.draw.views import DigitDisplay, PixelView, ProbabilityBars, percent
 from trainer.sizes import IMAGE_SIZE
 
 if TYPE_CHECKING:
+    from digitpad.numbers.reading import NumberReading
     from digitpad.recognizer import Prediction, Recognizer
 
 LIVE_INTERVAL_MS = 60        # while the pen moves, recognize at most every 60 ms (~16 Hz)
@@ -38,6 +40,7 @@ LIVE_INTERVAL_MS = 60        # while the pen moves, recognize at most every 60 m
 UNSURE_BELOW = 0.60
 PEN_SLIDER_SCALE = 200       # slider value = pen width (fraction of the paper) x this
 PANEL_WIDTH = 320            # the results column, logical px
+PAPER_RATIO = 3.0            # the paper grows up to 3 times as wide as tall: room to write a number
 # Opened and pasted pictures are kept at most this big: more than the paper can show on any screen, and
 # 4 MB instead of 64 MB for a 4000 x 4000 photo (the model reads a 28 x 28 image of it anyway).
 MAX_SHOWN_IMAGE = 1024
@@ -77,8 +80,10 @@ def section_label(text: str) -> QLabel:
 class DrawTab(QWidget):
     """Drawing pad plus live verdict, probability bars and the model's-eye view."""
 
-    # The Prediction now shown.
+    # The Prediction now shown (of a number: the digit selected in the strip).
     predictionChanged = Signal(object)
+    # The NumberReading now shown (two digits or more), or None when one digit or nothing is shown.
+    readingChanged = Signal(object)
     # Nothing is shown any more (the paper was cleared or emptied by undo).
     predictionCleared = Signal()
     # A one-line message for the status bar (recognition problems).
@@ -103,6 +108,9 @@ class DrawTab(QWidget):
         self.digit_display = DigitDisplay(self)
         self.bars = ProbabilityBars(self)
         self.pixel_view = PixelView(self)
+        self.number_strip = NumberStrip(self)
+        self._number = NumberView(self.number_strip, self.canvas, self.digit_display, self.bars, self.pixel_view, self)
+        self.canvas.set_max_paper_ratio(PAPER_RATIO)
         self._live_timer = QTimer(self)
         self._live_timer.setInterval(LIVE_INTERVAL_MS)
         self._make_actions()
@@ -124,6 +132,11 @@ class DrawTab(QWidget):
         self.clear_action.setToolTip("Wipe the paper (Esc or Delete; Ctrl+Z brings it back)")
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
+        self.copy_action = QAction("&Copy Reading", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)  # text fields keep Ctrl+C (ShortcutOverride)
+        self.copy_action.setToolTip("Copy the number (or the digit) read as text (Ctrl+C)")
+        self.copy_action.setEnabled(False)
+        self.copy_action.triggered.connect(self.copy_reading)
         self.undo_action.triggered.connect(self.canvas.undo)
         self.redo_action.triggered.connect(self.canvas.redo)
         self.clear_action.triggered.connect(self.canvas.clear)
@@ -164,6 +177,7 @@ class DrawTab(QWidget):
         column.setContentsMargins(4, 6, 0, 0)
         column.setSpacing(6)
         column.addWidget(self.digit_display)
+        column.addWidget(self.number_strip)
         column.addSpacing(10)
         column.addWidget(section_label("Probabilities"))
         column.addWidget(self.bars, 1)
@@ -190,6 +204,8 @@ class DrawTab(QWidget):
         self._live_timer.timeout.connect(self._live_tick)
         self._pen_slider.valueChanged.connect(self._pen_slider_moved)
         self._worker.predicted.connect(self._on_predicted)
+        self._worker.numberRead.connect(self._on_number)
+        self._number.selectionChanged.connect(self._on_digit_selected)
         self._worker.nothingDrawn.connect(self._on_nothing)
         self._worker.failed.connect(self._on_failed)
 
@@ -205,8 +221,25 @@ class DrawTab(QWidget):
             self.recognize_now()
 
     def prediction(self) -> Prediction | None:
-        """The Prediction on screen, or None."""
+        """The Prediction on screen (of a number: the digit selected in the strip), or None."""
         return self._prediction
+
+    def reading(self) -> NumberReading | None:
+        """The number on screen (two digits or more), or None."""
+        return self._number.reading()
+
+    def reading_text(self) -> str:
+        """What Ctrl+C copies: the number, the single digit, or "" when nothing is read."""
+        if self._number.reading() is not None:
+            return self._number.state.text()
+        return "" if self._prediction is None else str(self._prediction.digit)
+
+    @Slot()
+    def copy_reading(self) -> None:
+        """Put the number (or the digit) read on the clipboard as text."""
+        if text := self.reading_text():
+            QGuiApplication.clipboard().setText(text)
+            self.messageRaised.emit(f"Copied {text}")
 
     def is_busy(self) -> bool:
         """True while the newest request has not been answered yet."""
@@ -236,6 +269,7 @@ class DrawTab(QWidget):
         self.clear_action.setEnabled(self._editing)
         self.undo_action.setEnabled(self._editing and self.canvas.can_undo())
         self.redo_action.setEnabled(self._editing and self.canvas.can_redo())
+        self.copy_action.setEnabled(self._editing and self._prediction is not None)
 
     # ------------------------------------------------------------------ requests
 
@@ -293,12 +327,34 @@ class DrawTab(QWidget):
     def _on_predicted(self, seq: int, prediction: Prediction) -> None:
         if not self._fresh(seq):
             return
+        self._leave_number()
         self._prediction = prediction
+        self._update_actions()
         headline, detail, unsure = verdict(prediction.probabilities, prediction.digit)
         self.digit_display.show_result(prediction.digit, headline, detail, unsure)
         self.bars.set_probabilities(prediction.probabilities)
         self.pixel_view.set_image(prediction.image)
         self.predictionChanged.emit(prediction)
+
+    @Slot(int, object)
+    def _on_number(self, seq: int, reading: NumberReading) -> None:
+        if not self._fresh(seq):
+            return
+        self._prediction = self._number.show(reading, on_paper=self.canvas.shown_image() is None)
+        self._update_actions()
+        self.readingChanged.emit(reading)
+        self.predictionChanged.emit(self._prediction)
+
+    @Slot(object)
+    def _on_digit_selected(self, prediction: Prediction) -> None:
+        self._prediction = prediction
+        self.predictionChanged.emit(prediction)
+
+    def _leave_number(self) -> None:
+        """One digit or nothing is shown now: no strip, no outlines (listeners hear of it if a number was shown)."""
+        if self._number.reading() is not None:
+            self._number.hide()
+            self.readingChanged.emit(None)
 
     @Slot(int, str)
     def _on_nothing(self, seq: int, message: str) -> None:
@@ -316,7 +372,9 @@ class DrawTab(QWidget):
     # ------------------------------------------------------------------ states
 
     def _clear_result(self, headline: str, detail: str) -> None:
+        self._leave_number()
         self._prediction = None
+        self._update_actions()
         self.digit_display.show_result(None, headline, detail)
         self.bars.set_probabilities(None)
         self.pixel_view.set_image(None)

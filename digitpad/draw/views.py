@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QIcon, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
 
 DIGIT_POINT_SIZE = 64         # the big predicted digit
+NUMBER_TILE_WIDTH = 1.5       # a number's tile is this many times as wide as tall (a digit's is square)
 HEADLINE_SCALE = 1.25         # verdict line, relative to the widget font
 BAR_AREA_MIN_HEIGHT = 130     # probability chart, logical px
 BAR_LABEL_MIN_FRACTION = 0.01  # a bar at least this high gets its percentage written above it
@@ -49,8 +50,8 @@ class DigitDisplay(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(260, 124)
 
-    def show_result(self, digit: int | None, headline: str, detail: str = "", unsure: bool = False) -> None:
-        """Show `digit` (None: no digit) with two lines of text; `unsure` dims the digit."""
+    def show_result(self, digit: int | str | None, headline: str, detail: str = "", unsure: bool = False) -> None:
+        """Show `digit` (None: no digit; a string: a number) with two lines of text; `unsure` dims the digit."""
         self._digit = "" if digit is None else str(digit)
         self._headline, self._detail, self._unsure = headline, detail, unsure
         self.setAccessibleName(f"{self._digit} {headline} {detail}".strip())
@@ -72,7 +73,8 @@ class DigitDisplay(QWidget):
         text = palette.color(QPalette.ColorRole.WindowText)
         muted = blend(text, palette.color(QPalette.ColorRole.Window), 0.45)
         rect = QRectF(self.rect()).adjusted(4, 0, -4, 0)
-        box = QRectF(rect.left(), rect.top(), rect.height(), rect.height())
+        wide = NUMBER_TILE_WIDTH if len(self._digit) > 1 else 1.0  # a number gets a wider tile
+        box = QRectF(rect.left(), rect.top(), rect.height() * wide, rect.height())
 
         # The digit in a rounded tile.
         tile = blend(palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Highlight), 0.10)
@@ -82,6 +84,9 @@ class DigitDisplay(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(DIGIT_POINT_SIZE)
         font.setWeight(QFont.Weight.DemiBold)
+        if len(self._digit) > 1:  # a number: as large as fits the tile
+            advance = QFontMetricsF(font).horizontalAdvance(self._digit)
+            font.setPointSizeF(DIGIT_POINT_SIZE * min(1.0, (box.width() - 20) / max(advance, 1.0)))
         painter.setFont(font)
         if self._digit:
             painter.setPen(muted if self._unsure else palette.color(QPalette.ColorRole.Highlight))
