@@ -29,7 +29,7 @@ import torch  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import digitpad.train.worker as train_worker  # noqa: E402
+import trainer.threads as threads  # noqa: E402
 from digitpad.train.tab import TrainTab  # noqa: E402
 from trainer.train import TrainConfig  # noqa: E402
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.subset, args.test_subset = 2_000, 500
     if args.reserve is not None:
-        train_worker.RESERVED_CORES = args.reserve
+        threads.RESERVED_CORES = args.reserve
 
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.IniFormat)
@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{platform.platform()}, python {platform.python_version()}, torch {torch.__version__}, "
-        f"{os.cpu_count()} cores; training threads {train_worker.training_threads()} "
-        f"(reserve {train_worker.RESERVED_CORES}); Qt platform {app.platformName()}"
+        f"{os.cpu_count()} cores; training threads {threads.default_threads()} "
+        f"(reserve {threads.RESERVED_CORES}); Qt platform {app.platformName()}"
     )
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other processes competing for the cores make stalls longer)")
     print(f"run: {args.arch}, {count_text(args.subset)} training / {count_text(args.test_subset)} test images, batch {args.batch_size}, {args.epochs} epoch(s)")

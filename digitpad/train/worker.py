@@ -8,7 +8,6 @@ dataclasses. Workers never touch a widget; `digitpad.workers` starts their threa
 from __future__ import annotations
 
 import math
-import os
 import traceback
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -22,25 +21,19 @@ from PySide6.QtCore import QObject, Signal, Slot
 from digitpad.workers import end_on_gui_thread
 from trainer.errors import DigitpadError, describe_error
 from trainer.sizes import IMAGE_SIZE
+from trainer.threads import default_threads
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig, TrainControl, TrainResult
 
 MAX_GALLERY = 60  # misclassified test images sent to the gallery
 SAMPLE_COUNT = 60  # training images shown by the data viewer
 POINTS_PER_EPOCH = 25  # aim for about this many training-loss points per epoch ...
 MAX_LOG_EVERY = 20  # ... but report at least every this many batches
-RESERVED_CORES = 1  # CPU cores left to the GUI thread while training on the CPU
 
 
 def choose_log_every(n_train: int, batch_size: int) -> int:
     """Batches between progress events: ~POINTS_PER_EPOCH per epoch, at most MAX_LOG_EVERY apart."""
     steps = max(1, math.ceil(n_train / max(1, batch_size)))
     return int(min(MAX_LOG_EVERY, max(1, steps // POINTS_PER_EPOCH)))
-
-
-def training_threads(cores: int | None = None) -> int:
-    """Intra-op threads for a CPU run: all cores but the GUI's, at least one."""
-    cores = cores or os.cpu_count() or 1
-    return max(1, cores - RESERVED_CORES)
 
 
 @dataclass
@@ -203,7 +196,7 @@ class _cpu_threads:
 
     def __enter__(self) -> None:
         if self.active:
-            torch.set_num_threads(training_threads())
+            torch.set_num_threads(default_threads())  # all cores but the GUI's
 
     def __exit__(self, *exc) -> None:
         if self.active:
