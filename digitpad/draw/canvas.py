@@ -37,7 +37,7 @@ IMAGE_MARGIN = 0.06          # an opened image is fitted inside the paper with t
 MIN_SIZE = 160               # smallest sensible canvas, logical px
 OUTLINE_ALPHA = 90           # opacity (0-255) of the faint box around each digit of a number ...
 OUTLINE_SELECTED_ALPHA = 200  # ... and around the digit selected in the strip
-HINT_TEXT = "Draw a digit here"
+HINT_TEXT = "Draw a digit or a number here"
 DROP_HINT_TEXT = "Drop to open"
 
 
@@ -78,7 +78,7 @@ class DrawingCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(MIN_SIZE, MIN_SIZE)
         # A status tip, not a tooltip: a tooltip would pop up over the ink whenever the pen rests.
-        self.setStatusTip("Draw one digit with the mouse, a pen or a finger; drop a picture or a .pt model here")
+        self.setStatusTip("Draw a digit or a number with the mouse, a pen or a finger; drop a picture or a .pt model here")
         self.setAccessibleName("Drawing paper")
 
     # ------------------------------------------------------------------ public API
@@ -421,9 +421,11 @@ class DrawingCanvas(QWidget):
         """Each digit's strokes in a faint rounded box, a pen width or so around the ink."""
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
         pad = self._pen_px() * 0.5 + 4
+        sheet = self.sheet_rect().adjusted(2, 2, -2, -2)  # a digit at the paper's edge: its box stays on the paper
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for k, (left, top, right, bottom) in enumerate(self._outlines):
             box = QRectF(self.from_paper(left, top), self.from_paper(right, bottom)).adjusted(-pad, -pad, pad, pad)
+            box = box.intersected(sheet)
             color = QColor(highlight)
             color.setAlpha(OUTLINE_SELECTED_ALPHA if k == self._outlined else OUTLINE_ALPHA)
             painter.setPen(QPen(color, 1.5 if k == self._outlined else 1.0))

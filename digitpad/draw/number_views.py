@@ -52,7 +52,7 @@ def number_verdict(reading: NumberReading) -> tuple[str, str, bool]:
         headline = f"Not sure of digit {doubtful[0] + 1}: {a} or {b}?"
     else:
         headline = f"{len(reading)} digits, {percent(reading.confidence)} sure"
-    return headline, "Click a digit below for its chances; Ctrl+C copies the number.", bool(doubtful)
+    return headline, "Click a digit for its chances · Ctrl+C copies the number", bool(doubtful)
 
 
 class NumberStrip(QWidget):
@@ -66,7 +66,9 @@ class NumberStrip(QWidget):
         self._images: list[QImage] = []
         self._labels: list[tuple[str, str, bool]] = []  # (digit, confidence, unsure)
         self._selected = 0
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        policy.setRetainSizeWhenHidden(True)  # the paper must not change size under the pen when a number appears
+        self.setSizePolicy(policy)
         self.setFixedHeight(self.sizeHint().height())
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click must not take the keyboard from the paper
         self.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -169,6 +169,7 @@ class DrawTab(QWidget):
         left = QVBoxLayout()
         left.setSpacing(8)
         left.addWidget(self.canvas, 1)
+        left.addWidget(self.number_strip)  # under the paper: the panel beside it has no height to spare
         left.addLayout(tools)
 
         panel = QFrame(self)
@@ -177,7 +178,6 @@ class DrawTab(QWidget):
         column.setContentsMargins(4, 6, 0, 0)
         column.setSpacing(6)
         column.addWidget(self.digit_display)
-        column.addWidget(self.number_strip)
         column.addSpacing(10)
         column.addWidget(section_label("Probabilities"))
         column.addWidget(self.bars, 1)
@@ -383,7 +383,7 @@ class DrawTab(QWidget):
         if self._recognizer is None:
             self._show_waiting()
         else:
-            self._clear_result("Draw a digit", "The model reads it as you write.")
+            self._clear_result("Draw a digit", "Or a number: the model reads it as you write.")
 
     def show_no_model(self) -> None:
         """No model could be loaded: say what to do instead of waiting forever."""

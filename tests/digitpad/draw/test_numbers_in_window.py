@@ -1,0 +1,180 @@
+"""Several digits in one drawing, in the window: write "2026" with the mouse and read 2026.
+
+The numbers are real pen digits of writers held out of the bundled model's training, laid out side by
+side in paper units (digitpad.numbers.compose) and drawn with mouse press/move/release events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLineEdit
+from ui_helpers import draw_paper_strokes, load_app_recognizer, open_window, temp_settings
+
+from digitpad.numbers.compose import compose_number
+from trainer.sizes import PAPER_SIZE
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
+
+WRITER = 2                 # a held-out writer whose "2026" the API reads right (tests/digitpad/numbers)
+WIDE_WINDOW = (1400, 640)  # the paper is about 2:1 here: "2026" fits at a comfortable height
+DIGIT_HEIGHT = 0.4 * PAPER_SIZE
+SETTLE_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return load_app_recognizer()
+
+
+@pytest.fixture(scope="module")
+def heldout(pendigits_path):
+    from trainer.pendigits import load_pendigits, split_by_writer
+
+    return split_by_writer(load_pendigits(pendigits_path))[1]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, recognizer):
+    return open_window(qtbot, recognizer, temp_settings(tmp_path), size=WIDE_WINDOW)
+
+
+def first_of(digits, writer: int, label: int):
+    return next(d for d in digits if d.writer == writer and d.label == label)
+
+
+def number_strokes(heldout, labels, sheet_width: float, writer: int = WRITER) -> list[np.ndarray]:
+    """The writer's digits side by side in paper units, shrunk if needed to fit the paper's width."""
+    number = compose_number([first_of(heldout, writer, d) for d in labels], np.random.default_rng(writer),
+                            height=DIGIT_HEIGHT)
+    right = max(float(s[:, 0].max()) for s in number.strokes)
+    scale = min(1.0, 0.95 * sheet_width / right)
+    centre = np.array([0.0, PAPER_SIZE / 2])
+    return [(s - centre) * scale + centre for s in number.strokes]
+
+
+def settle(qtbot, tab) -> None:
+    """Wait until the newest drawing's reading is on screen (signals of the GUI thread only)."""
+    qtbot.waitUntil(lambda: not tab.is_busy() and tab.prediction() is not None, timeout=SETTLE_MS)
+
+
+def draw_2026(qtbot, window, heldout) -> list[np.ndarray]:
+    strokes = number_strokes(heldout, (2, 0, 2, 6), window.canvas.sheet_width())
+    draw_paper_strokes(qtbot, window.canvas, strokes)
+    settle(qtbot, window.draw_tab)
+    return strokes
+
+
+def test_2026_drawn_with_the_mouse_reads_2026(qtbot, window, recognizer, heldout):
+    tab, canvas = window.draw_tab, window.canvas
+    readings = []
+    tab.readingChanged.connect(readings.append)
+    draw_2026(qtbot, window, heldout)
+    reading = tab.reading()
+    assert reading is not None and reading.text == "2026"
+    assert readings[-1] is reading
+    # The window reads what the API reads on the same points.
+    api = recognizer.predict_number(canvas.strokes())
+    assert api.text == "2026" and api.groups == reading.groups
+    # The number is the headline; the strip holds its four digits; each is outlined on the paper.
+    assert tab.digit_display.digit_text() == "2026"
+    assert tab.number_strip.isVisible() and tab.number_strip.count() == 4
+    assert canvas.outlines() == reading.boxes and len(reading.boxes) == 4
+    # The first digit is selected: its chances in the chart, its picture in the model's-eye view.
+    np.testing.assert_array_equal(tab.bars.probabilities(), np.clip(reading.digits[0].probabilities, 0, 1))
+    np.testing.assert_array_equal(tab.pixel_view.image(), reading.digits[0].image)
+
+
+def test_clicking_a_digit_in_the_strip_shows_its_chances(qtbot, window, heldout):
+    tab = window.draw_tab
+    draw_2026(qtbot, window, heldout)
+    reading = tab.reading()
+    strip = tab.number_strip
+    with qtbot.waitSignal(window.predictionChanged, timeout=2000) as blocker:
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.tile_rect(3).center().toPoint())
+    six = reading.digits[3]
+    assert blocker.args[0] is six and window.prediction is six and six.digit == 6
+    assert strip.selected() == 3
+    np.testing.assert_array_equal(tab.bars.probabilities(), np.clip(six.probabilities, 0, 1))
+    np.testing.assert_array_equal(tab.pixel_view.image(), six.image)
+    assert tab.digit_display.digit_text() == "2026"  # the headline still shows the whole number
+
+
+def test_ctrl_c_copies_the_number_and_leaves_text_fields_their_own_copy(qtbot, window, heldout):
+    draw_2026(qtbot, window, heldout)
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setText("before")
+    window.activateWindow()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == "2026"
+    assert window.draw_tab.copy_action in window.menuBar().actions()[1].menu().actions()  # Edit > Copy Reading
+    # In a text field (the Train tab's form), Ctrl+C copies the field's selected text.
+    window.tabs.setCurrentIndex(1)
+    field = next(f for f in window.train_tab.findChildren(QLineEdit) if f.isVisible() and f.text())
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClick(field, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == field.text()
+
+
+def test_a_single_digit_looks_as_before(qtbot, window, heldout):
+    tab, canvas = window.draw_tab, window.canvas
+    four = next(d for d in heldout if d.label == 4 and len(d.strokes) == 2)  # a 4 in two strokes
+    strokes = number_strokes(heldout, (4,), canvas.sheet_width(), writer=four.writer)
+    assert len(strokes) == 2
+    draw_paper_strokes(qtbot, canvas, strokes)
+    settle(qtbot, tab)
+    assert tab.reading() is None and tab.prediction().digit == 4
+    assert tab.digit_display.digit_text() == "4"
+    assert not tab.number_strip.isVisible() and canvas.outlines() == []
+    window.activateWindow()
+    qtbot.keyClick(canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "4"
+
+
+def number_png(path, strokes, *, height=200, ink=0, paper=255, width=14):
+    """A picture of a written number (strokes in paper units), as someone would scan it."""
+    pts = np.concatenate(strokes)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    scale = 0.7 * height / (hi[1] - lo[1])
+    size = (int((hi[0] - lo[0]) * scale + 0.3 * height), height)
+    img = Image.new("L", size, paper)
+    pen = ImageDraw.Draw(img)
+    offset = np.array([0.15 * height, 0.15 * height]) - lo * scale
+    for stroke in strokes:
+        pen.line([tuple(p * scale + offset) for p in stroke], fill=ink, width=width, joint="curve")
+    img.save(path)
+    return path
+
+
+def test_a_picture_of_a_number_reads_the_number(qtbot, window, heldout, tmp_path):
+    tab = window.draw_tab
+    png = number_png(tmp_path / "year.png", number_strokes(heldout, (2, 0, 2, 6), 3 * PAPER_SIZE))
+    assert window.open_image(png)
+    settle(qtbot, tab)
+    assert tab.reading() is not None and tab.reading().text == "2026"
+    assert tab.number_strip.count() == 4 and tab.digit_display.digit_text() == "2026"
+    assert window.canvas.outlines() == []  # component boxes are in the picture's pixels, not on the paper
+    tab.clear_action.trigger()
+    assert tab.reading() is None and not tab.number_strip.isVisible()
+
+
+def test_the_paper_is_wide_in_a_wide_window_and_a_square_digit_stays_put(qtbot, tmp_path, recognizer):
+    window = open_window(qtbot, recognizer, temp_settings(tmp_path), size=(2100, 620))  # the results column takes 320 px
+    canvas = window.canvas
+    sheet = canvas.sheet_rect()
+    assert sheet.width() / sheet.height() >= 3.0 - 1e-6 and canvas.sheet_width() == pytest.approx(3 * PAPER_SIZE)
+    # Units are fixed by the paper's height: x 0..PAPER_SIZE is the square at the paper's left end.
+    square = canvas.paper_rect()
+    assert square.left() == sheet.left() and square.width() == pytest.approx(sheet.height())
+    draw_paper_strokes(qtbot, canvas, [[(100, 100), (300, 300)], [(1000, 100), (1150, 300)]])
+    right = canvas.strokes()[1][:, 0].max()
+    assert right == pytest.approx(1150, abs=1.0)
+    # A narrower window shrinks the paper's scale so nothing drawn goes off the paper.
+    window.resize(1000, 620)
+    qtbot.waitUntil(lambda: canvas.sheet_rect().width() < sheet.width(), timeout=2000)
+    assert canvas.sheet_width() >= right and canvas.sheet_rect().right() <= canvas.width()
+    assert canvas.strokes()[1][:, 0].max() == right  # the drawing itself never changes
