@@ -175,6 +175,7 @@ def test_a_finished_run_can_be_used_in_the_draw_tab_saved_and_exported(qtbot, ta
     with qtbot.waitSignal(tab.useModelRequested, timeout=5_000) as used:
         qtbot.mouseClick(tab.use_button, Qt.LeftButton)
     recognizer = used.args[0]
+    assert tab.model_name(recognizer) == f"run 1 · cnn · {100 * run.outcome.accuracy:.1f}%"  # for the status bar
     trained = run.outcome.result.model.state_dict()
     for name, tensor in recognizer.model.state_dict().items():
         assert torch.equal(tensor.cpu(), trained[name].cpu()), name
@@ -466,3 +467,15 @@ def test_quitting_during_a_run_asks_first_and_keeps_the_model(qtbot, mnist_dir, 
     assert asked[0].startswith("A training run is in progress: stop it and keep the model trained so far")
     kept = list((tmp_path / "runs").glob("*.pt"))
     assert len(kept) == 1 and not tab.is_running
+
+
+def test_missing_data_offers_a_download_when_online(qtbot, tab, tmp_path, monkeypatch):
+    import trainer.data
+
+    monkeypatch.setattr(trainer.data, "_network_reachable", lambda: True)
+    tab.set_data_dir(tmp_path / "nothing-yet")
+    with qtbot.waitSignal(tab.samplesLoaded, timeout=RUN_TIMEOUT_MS) as loaded:
+        tab.load_samples()
+    assert loaded.args[0] == 0 and not tab.data_panel.isHidden()
+    qtbot.waitUntil(lambda: not tab.data_panel.download_button.isHidden(), timeout=10_000)
+    assert tab.results.currentIndex() == 0  # the panel sits on the Data samples page
