@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit
-from ui_helpers import draw_paper_strokes, load_app_recognizer, open_window, temp_settings
+from ui_helpers import densify, draw_paper_strokes, load_app_recognizer, open_window, temp_settings, to_widget
 
 from digitpad.numbers.compose import compose_number
 from trainer.sizes import PAPER_SIZE
@@ -178,3 +178,18 @@ def test_the_paper_is_wide_in_a_wide_window_and_a_square_digit_stays_put(qtbot, 
     qtbot.waitUntil(lambda: canvas.sheet_rect().width() < sheet.width(), timeout=2000)
     assert canvas.sheet_width() >= right and canvas.sheet_rect().right() <= canvas.width()
     assert canvas.strokes()[1][:, 0].max() == right  # the drawing itself never changes
+
+
+def test_the_number_is_read_live_while_the_last_digit_is_still_being_drawn(qtbot, window, heldout):
+    tab, canvas = window.draw_tab, window.canvas
+    strokes = number_strokes(heldout, (2, 0, 2, 6), canvas.sheet_width())
+    draw_paper_strokes(qtbot, canvas, strokes[:-1])
+    positions = to_widget(canvas, densify(strokes[-1]))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=positions[0])
+    for pos in positions[1:]:
+        qtbot.mouseMove(canvas, pos)
+    # No release yet: the live timer asks for a reading of everything, the stroke in progress included.
+    qtbot.waitUntil(lambda: tab.reading() is not None and len(tab.reading()) == 4 and not tab.is_busy(),
+                    timeout=SETTLE_MS)
+    assert canvas.is_drawing() and tab.reading().text == "2026"
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=positions[-1])
