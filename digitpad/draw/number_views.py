@@ -51,7 +51,7 @@ def number_verdict(reading: NumberReading) -> tuple[str, str, bool]:
         (a, _), (b, _) = reading.digits[doubtful[0]].top2()
         headline = f"Not sure of digit {doubtful[0] + 1}: {a} or {b}?"
     else:
-        headline = f"{len(reading)} digits, {percent(reading.confidence)} sure"
+        headline = f"{len(reading)} digits, {percent(reading.confidence)} sure of them all"
     return headline, "Click a digit for its chances · Ctrl+C copies the number", bool(doubtful)
 
 

@@ -193,3 +193,38 @@ def test_the_number_is_read_live_while_the_last_digit_is_still_being_drawn(qtbot
                     timeout=SETTLE_MS)
     assert canvas.is_drawing() and tab.reading().text == "2026"
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=positions[-1])
+
+
+def reading_of(*digit_probs):
+    """A NumberReading of digits with these (digit, probability, runner-up, its probability) readings."""
+    from digitpad.numbers.reading import NumberReading
+    from digitpad.recognizer import Prediction
+
+    digits = []
+    for digit, p, other, q in digit_probs:
+        probs = np.full(10, (1 - p - q) / 8)
+        probs[digit], probs[other] = p, q
+        digits.append(Prediction(digit=digit, probabilities=probs, image=np.zeros((28, 28), np.float32)))
+    boxes = [(100.0 * k, 100.0, 100.0 * k + 80, 250.0) for k in range(len(digits))]
+    return NumberReading(digits=digits, groups=[[k] for k in range(len(digits))], boxes=boxes, confidence=0.9)
+
+
+def test_a_selected_digit_stays_selected_while_the_number_keeps_its_length():
+    from digitpad.draw.shown_number import ShownNumber
+
+    shown = ShownNumber()
+    shown.show(reading_of((2, 0.99, 3, 0.005), (0, 0.99, 6, 0.005), (2, 0.99, 7, 0.005)))
+    assert shown.select(2) and shown.digit().digit == 2 and not shown.select(5)
+    shown.show(reading_of((2, 0.99, 3, 0.005), (0, 0.99, 6, 0.005), (7, 0.99, 2, 0.005)))  # the next live reading
+    assert shown.selected == 2 and shown.text() == "207"
+    shown.show(reading_of((2, 0.99, 3, 0.005), (0, 0.99, 6, 0.005), (2, 0.99, 7, 0.005), (6, 0.9, 5, 0.05)))
+    assert shown.selected == 0  # a digit more: the positions moved, start from the left again
+
+
+def test_the_headline_names_a_doubtful_digit_and_its_two_candidates():
+    from digitpad.draw.number_views import number_verdict
+
+    headline, _, unsure = number_verdict(reading_of((2, 0.99, 3, 0.005), (4, 0.5, 9, 0.45)))
+    assert unsure and headline == "Not sure of digit 2: 4 or 9?"
+    headline, _, unsure = number_verdict(reading_of((2, 0.99, 3, 0.005), (4, 0.99, 9, 0.005)))
+    assert not unsure and headline == "2 digits, 90% sure of them all"
