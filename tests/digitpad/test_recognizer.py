@@ -38,16 +38,6 @@ def rec(model_file):
     return Recognizer.load(model_file, device="cpu")
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread, as the benchmark measures: on a busy shared CPU, two threads spinning on
-    tiny single-image convolutions made each prediction 5-100x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def bundled():
     path = bundled_model_path()
@@ -276,7 +266,7 @@ def test_the_bundled_model_reads_mnist(bundled, mnist_dir):
     assert accuracy >= MNIST_ACCURACY_FLOOR
 
 
-def test_the_bundled_model_reads_pen_digits_of_writers_it_never_saw(bundled, pendigits_path, one_thread):
+def test_the_bundled_model_reads_pen_digits_of_writers_it_never_saw(bundled, pendigits_path):
     from trainer.pendigits import load_pendigits, random_placement, split_by_writer
 
     _, heldout = split_by_writer(load_pendigits(pendigits_path))

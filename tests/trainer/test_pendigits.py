@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 
 import numpy as np
 import pytest
@@ -19,11 +18,6 @@ from trainer.pendigits import (
     random_placement,
     render_split,
     split_by_writer,
-)
-
-HAVE_PREPROCESS = importlib.util.find_spec("trainer.preprocess") is not None
-needs_preprocess = pytest.mark.skipif(
-    not HAVE_PREPROCESS, reason="trainer.preprocess (the rasterizer) is not there yet"
 )
 
 SAMPLE = """.INCLUDE        dene.doc
@@ -218,7 +212,6 @@ def test_random_placement_is_reproducible(all_digits):
 # --------------------------------------------------------------------------- rendering
 
 
-@needs_preprocess
 def test_render_split_gives_mnist_like_uint8_images(all_digits):
     digits = all_digits[:40]
     split = render_split(digits, np.random.default_rng(0), copies=2)
@@ -235,7 +228,6 @@ def test_render_split_gives_mnist_like_uint8_images(all_digits):
     assert split.images.float()[:, frame].sum() < 0.03 * split.images.float().sum()
 
 
-@needs_preprocess
 def test_rendered_sevens_are_upright(all_digits):
     sevens = [d for d in all_digits if d.label == 7][:30]
     images = render_split(sevens, np.random.default_rng(1)).images.float()

@@ -205,7 +205,7 @@ def draw_stroke(qtbot, widget, points) -> None:
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")  # Qt's offscreen platform notes it cannot resize windows
 def test_use_in_draw_tab_changes_the_model_the_canvas_uses(qtbot, mnist_dir, tmp_path):
-    app_module = pytest.importorskip("digitpad.app", reason="the main window (digitpad.app) is not there yet")
+    import digitpad.app as app_module
     from digitpad.recognizer import Recognizer
     from trainer.checkpoint import make_checkpoint
     from trainer.models import create_model
