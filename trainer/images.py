@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import warnings
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from trainer.errors import DataError
+from trainer.files import regular_file
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels: a 7300 x 5500 photo; decoding it takes < 200 MB
 # Preprocessing works on at most this many pixels a side (a digit ends up 20 px tall; the thin-stroke
@@ -34,19 +34,8 @@ PLAIN_MODES = ("L", "RGBA", "I", "F")  # what decoding leaves: 8-bit gray, 8-bit
 
 def check_image_path(path: str | os.PathLike) -> Path:
     """`path` if it is a regular file; DataError otherwise. Never opens it (a FIFO would block)."""
-    path = Path(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read image: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise DataError(f"{path}: is a directory, not an image")
-    if not stat.S_ISREG(info.st_mode):
-        kind = "FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "special file"
-        raise DataError(f"{path}: not a regular file (a {kind}); only image files can be read")
-    return path
+    regular_file(path, DataError, "an image")
+    return Path(path)
 
 
 def read_image_file(path: str | os.PathLike) -> tuple[Image.Image, str]:

@@ -22,13 +22,13 @@ from __future__ import annotations
 import io
 import os
 import pickletools
-import stat
 import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.errors import CheckpointError
+from trainer.files import regular_file
 
 MAX_MODEL_FILE_BYTES = 256 * 2**20  # 8x the biggest model digitpad's limits allow (20 M float64 parameters = 160 MB)
 MAX_ZIP_ENTRIES = 10_000  # a state_dict holds one record per tensor; digitnet has 38 entries
@@ -98,16 +98,7 @@ MARK = object()
 
 def check_model_path(path: Path) -> int:
     """The size of the regular file at `path`, or CheckpointError. Never opens it (a FIFO would block)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise CheckpointError(f"{path}: is a directory, not a model file")
-    if not stat.S_ISREG(info.st_mode):
-        raise CheckpointError(f"{path}: not a regular file (a {_file_kind(info.st_mode)}); refused")
+    info = regular_file(path, CheckpointError, "a model file")
     if info.st_size == 0:
         raise CheckpointError(f"{path}: the file is empty")
     if info.st_size > MAX_MODEL_FILE_BYTES:
@@ -366,16 +357,6 @@ class _Scan:
                 f"{self.path}: refused: its data holds more than {MAX_EXPANDED_ITEMS:,} values once shared "
                 "references are expanded (a file crafted to exhaust memory)"
             )
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    return "special file"
 
 
 def brief(value: object, limit: int = MAX_NAME_SHOWN) -> str:

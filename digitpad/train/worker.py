@@ -8,7 +8,6 @@ dataclasses. Workers never touch a widget; `digitpad.workers` starts their threa
 from __future__ import annotations
 
 import math
-import traceback
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,10 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal
 
-from digitpad.workers import end_on_gui_thread
-from trainer.errors import DigitpadError, describe_error
+from digitpad.workers import TaskWorker
 from trainer.sizes import IMAGE_SIZE
 from trainer.threads import default_threads
 from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig, TrainControl, TrainResult
@@ -102,8 +100,12 @@ def load_run_data(config: TrainConfig):
     )
 
 
-class TrainWorker(QObject):
-    """Runs `trainer.train.train` once; lives in its own QThread."""
+class TrainWorker(TaskWorker):
+    """Runs `trainer.train.train` once; lives in its own QThread.
+
+    A TaskWorker of `_train`: `finished` carries the RunOutcome (trained to the end or stopped),
+    `failed` a message (bad data, NaN loss, out of memory, ...), and `done` comes last.
+    """
 
     # the StartEvent: device, data sizes, steps per epoch, parameter count
     started = Signal(object)
@@ -111,12 +113,6 @@ class TrainWorker(QObject):
     progress = Signal(object)
     # an EpochEvent after each epoch's test evaluation
     epochEnded = Signal(object)
-    # a RunOutcome once training ended normally or was stopped
-    finished = Signal(object)
-    # a message for the user when the run failed (bad data, NaN loss, out of memory, ...)
-    failed = Signal(str)
-    # always emitted last, after finished or failed: the thread may quit
-    done = Signal()
 
     def __init__(
         self,
@@ -126,22 +122,11 @@ class TrainWorker(QObject):
         log_path: Path | None = None,
         tensorboard_dir: Path | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(self._train)
         self.config = config
         self.control = control
         self.log_path = log_path
         self.tensorboard_dir = tensorboard_dir
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            self.finished.emit(self._train())
-        except Exception as exc:  # every failure becomes a message; the app keeps running
-            if not isinstance(exc, DigitpadError):
-                traceback.print_exc()
-            self.failed.emit(describe_error(exc))
-        finally:
-            end_on_gui_thread(self)
 
     def _train(self) -> RunOutcome:
         from trainer.devices import resolve_device
