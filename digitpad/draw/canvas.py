@@ -26,7 +26,15 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from digitpad.draw.drawing import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH, Drawing, ShownImage, Stroke
+from digitpad.draw.drawing import (
+    DEFAULT_PEN_WIDTH,
+    MAX_PEN_WIDTH,
+    MIN_PEN_WIDTH,
+    Drawing,
+    ShownImage,
+    Stroke,
+    paper_layout,
+)
 from trainer.sizes import PAPER_SIZE
 
 PAPER_MARGIN = 10.0          # logical px between the widget edge and the paper
@@ -170,15 +178,8 @@ class DrawingCanvas(QWidget):
         return QRectF(sheet.left(), sheet.top(), sheet.height(), sheet.height())
 
     def _layout(self) -> tuple[float, float]:
-        """(widget px per paper unit, paper width in units): as tall as fits, as wide as allowed and needed."""
-        avail_w = max(1.0, self.width() - 2 * PAPER_MARGIN)
-        avail_h = max(1.0, self.height() - 2 * PAPER_MARGIN)
-        scale = min(avail_w, avail_h) / PAPER_SIZE
-        units = min(self._max_ratio * PAPER_SIZE, avail_w / scale)
-        if self._content_right > units:  # drawn on a wider paper, then the window shrank: show it all, smaller
-            units = min(self._content_right, self._max_ratio * PAPER_SIZE)
-            scale = min(scale, avail_w / units)
-        return scale, max(units, PAPER_SIZE)
+        return paper_layout(self.width() - 2 * PAPER_MARGIN, self.height() - 2 * PAPER_MARGIN, self._max_ratio,
+                            self._content_right)
 
     def to_paper(self, pos: QPointF) -> tuple[float, float]:
         """Widget position -> paper units, clamped to the paper."""
@@ -351,7 +352,9 @@ class DrawingCanvas(QWidget):
         painter.drawPixmap(0, 0, self._cached_layer())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self._outlines:
-            self._paint_outlines(painter)
+            boxes = [QRectF(self.from_paper(a, b), self.from_paper(c, d)) for a, b, c, d in self._outlines]
+            paint_outlines(painter, boxes, self._outlined, self.sheet_rect(), self._pen_px() * 0.5 + 4,
+                           self.palette().color(QPalette.ColorRole.Highlight))
         if self.drawing.current is not None:
             self._paint_stroke(painter, self.drawing.current)
         if self._drop_hover:
@@ -417,20 +420,6 @@ class DrawingCanvas(QWidget):
         painter.setPen(highlight)
         painter.drawText(self.sheet_rect(), Qt.AlignmentFlag.AlignCenter, DROP_HINT_TEXT)
 
-    def _paint_outlines(self, painter: QPainter) -> None:
-        """Each digit's strokes in a faint rounded box, a pen width or so around the ink."""
-        highlight = self.palette().color(QPalette.ColorRole.Highlight)
-        pad = self._pen_px() * 0.5 + 4
-        sheet = self.sheet_rect().adjusted(2, 2, -2, -2)  # a digit at the paper's edge: its box stays on the paper
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        for k, (left, top, right, bottom) in enumerate(self._outlines):
-            box = QRectF(self.from_paper(left, top), self.from_paper(right, bottom)).adjusted(-pad, -pad, pad, pad)
-            box = box.intersected(sheet)
-            color = QColor(highlight)
-            color.setAlpha(OUTLINE_SELECTED_ALPHA if k == self._outlined else OUTLINE_ALPHA)
-            painter.setPen(QPen(color, 1.5 if k == self._outlined else 1.0))
-            painter.drawRoundedRect(box, 6, 6)
-
     def _paint_stroke(self, painter: QPainter, stroke: Stroke) -> None:
         """Solid ink: every short piece is drawn on its own with round caps.
 
@@ -463,6 +452,18 @@ class DrawingCanvas(QWidget):
             pen.setWidthF(base * (stroke.widths[i - 1] + stroke.widths[i]) / 2)
             painter.setPen(pen)
             painter.drawLine(pts[i - 1], pts[i])
+
+
+def paint_outlines(painter: QPainter, boxes: list[QRectF], selected: int | None, sheet: QRectF, pad: float,
+                   highlight: QColor) -> None:
+    """Each digit's ink in a faint rounded box `pad` px around it, kept on the paper; the selected one stronger."""
+    inside = sheet.adjusted(2, 2, -2, -2)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    for k, box in enumerate(boxes):
+        color = QColor(highlight)
+        color.setAlpha(OUTLINE_SELECTED_ALPHA if k == selected else OUTLINE_ALPHA)
+        painter.setPen(QPen(color, 1.5 if k == selected else 1.0))
+        painter.drawRoundedRect(box.adjusted(-pad, -pad, pad, pad).intersected(inside), 6, 6)
 
 
 def smooth_path(points: list[QPointF]) -> QPainterPath:

@@ -24,6 +24,22 @@ MAX_UNDO = 200               # undo steps kept (strokes, clears, pictures)
 MAX_HISTORY_PICTURES = 4     # pictures referenced by the undo/redo history at most
 
 
+def paper_layout(avail_w: float, avail_h: float, max_ratio: float, content_right: float) -> tuple[float, float]:
+    """(view px per paper unit, paper width in units) for a paper shown in an avail_w x avail_h area.
+
+    As tall as fits (the height alone sets the scale, so x 0..PAPER_SIZE is the same square at any width),
+    as wide as the area allows up to `max_ratio` heights, and never narrower than `content_right`, what is
+    drawn: drawn on a wide paper, then the area narrowed, everything stays in view at a smaller scale.
+    """
+    avail_w, avail_h = max(1.0, avail_w), max(1.0, avail_h)
+    scale = min(avail_w, avail_h) / PAPER_SIZE
+    units = min(max_ratio * PAPER_SIZE, avail_w / scale)
+    if content_right > units:
+        units = min(content_right, max_ratio * PAPER_SIZE)
+        scale = min(scale, avail_w / units)
+    return scale, max(units, PAPER_SIZE)
+
+
 @dataclass
 class Stroke:
     """One pen-down-to-pen-up line: points in paper units and a width factor per point (pressure)."""
