@@ -228,3 +228,15 @@ def test_the_headline_names_a_doubtful_digit_and_its_two_candidates():
     assert unsure and headline == "Not sure of digit 2: 4 or 9?"
     headline, _, unsure = number_verdict(reading_of((2, 0.99, 3, 0.005), (4, 0.99, 9, 0.005)))
     assert not unsure and headline == "2 digits, 90% sure of them all"
+
+
+@pytest.mark.parametrize("area", [(400, 400), (800, 400), (1200, 400), (2000, 400), (300, 600)])
+def test_the_paper_widens_with_its_area_at_one_scale(area):
+    from digitpad.draw.drawing import paper_layout
+
+    scale, units = paper_layout(*area, max_ratio=3.0, content_right=0.0)
+    assert scale == min(area) / PAPER_SIZE  # the height sets the scale (or a narrow area's width, as before)
+    assert units == min(3 * PAPER_SIZE, max(PAPER_SIZE, area[0] / scale))
+    # Drawn out to x = 1000, then shown in a narrower area: all of it, at a smaller scale.
+    scale, units = paper_layout(800, 400, max_ratio=3.0, content_right=1000.0)
+    assert units == 1000.0 and scale == 800 / 1000
