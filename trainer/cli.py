@@ -27,7 +27,7 @@ from typing import Any
 
 from trainer.config import DATA_DIR_HELP, Group, Param, TrainConfig, is_optional, params, value_type
 from trainer.devices import DEVICE_HELP, device_arg
-from trainer.errors import ConfigError, DigitpadError
+from trainer.errors import ConfigError, DataError, DigitpadError
 from trainer.threads import default_threads
 
 PROG = "digitpad-train"
@@ -252,6 +252,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         given["model_args"] = dict(given["model_args"])
     if "pen_copies" in given and not given.get("pen_digits"):
         raise ConfigError("--pen-copies only counts with --pen-digits (it sets how often each pen digit is used)")
+    if "personal_copies" in given and not given.get("personal"):
+        raise ConfigError("--personal-copies only counts with --personal (it sets how often each of your digits is used)")
     if "momentum" in given:
         given["optimizer"] = _optimizer_for_momentum(given.get("optimizer", TrainConfig.optimizer), given["momentum"])
     if getattr(args, "dry_run", False):
@@ -309,7 +311,21 @@ def _checked_config(args: argparse.Namespace) -> TrainConfig:
         check_output_path(Path(args.out), "--out")
     if args.log:
         check_output_path(Path(args.log), "--log")
+    if config.personal:
+        _report_personal(config.personal)
     return config
+
+
+def _report_personal(path: str) -> None:
+    """Read the --personal file once before training: its bad lines are named now, not lost mid-run."""
+    from trainer.personal_file import import_examples
+
+    report = import_examples(path)
+    print(f"digitpad-train: {path}: {report.summary()}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"digitpad-train: {path}: {problem}", file=sys.stderr)
+    if not report.examples:
+        raise DataError(f"{path}: no personal digits to train on")
 
 
 def _open_sinks(args: argparse.Namespace, control):

@@ -156,6 +156,7 @@ def _setting(default: Any, *args: Any, **rules: Any) -> Any:
 
 
 OFF = dict(none_text="off")
+PERSONAL_COPIES = 20  # a person gives a few examples: each is rendered this many times against 60,000 MNIST digits
 
 
 @dataclass
@@ -241,6 +242,14 @@ class TrainConfig:
         tip="With MNIST + pen digits: renders of each pen digit at random sizes and places; "
         "more weigh drawn digits more against MNIST",
     )
+    personal: str | None = _setting(
+        None, "add a person's own digits from a digitpad-digits export file (the window's My Digits → Export)",
+        "My digits file", Group.DATA, what="personal digits file", metavar="FILE", form=False,
+    )
+    personal_copies: int = _setting(
+        PERSONAL_COPIES, "with --personal: renders of each personal digit, at random sizes and places", "My digits copies",
+        Group.MORE, low=1, high=1000, what="personal digit copies", metavar="N", form=False,
+    )
     log_every: int = _setting(20, "batches between progress updates", "Log every", Group.OUTPUT, low=1, form=False)
 
     def to_dict(self) -> dict:
@@ -260,6 +269,18 @@ class TrainConfig:
             if problem:
                 named = meta.noun if meta.noun == name else f"{meta.noun} ({name})"
                 raise ConfigError(f"{named}: {problem}")
+        self._validate_model_args()
+
+    def _validate_model_args(self) -> None:
+        """A run must never make a model file that refuses to load: the loader's bounds apply here too."""
+        from trainer.checkpoint import validate_model_args  # torch: only once there is a run to check
+        from trainer.errors import CheckpointError
+
+        try:
+            validate_model_args(self.arch, self.model_args)
+        except CheckpointError as exc:
+            reason = str(exc).removeprefix(f"{self.arch} with these model arguments: ")
+            raise ConfigError(f"cannot build {self.arch} with these model arguments: {reason}") from None
 
 
 def _type_problem(value: Any, f: dataclasses.Field) -> str | None:

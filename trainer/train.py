@@ -166,6 +166,8 @@ def training_data(config: TrainConfig, data: MnistData | None = None) -> tuple[S
     train_split = data.train
     if config.pen_digits:
         train_split = concat_splits(train_split, pen_digit_split(config.seed, config.pen_copies))
+    if config.personal:
+        train_split = concat_splits(train_split, personal_split(config.personal, config.seed, config.personal_copies))
     return train_split, data.test, data.val
 
 
@@ -181,6 +183,18 @@ def pen_digit_split(seed: int, copies: int = PEN_DIGIT_COPIES) -> Split:
         )
     train_writers, _heldout = pendigits.split_by_writer(pendigits.load_pendigits(path))
     return pendigits.render_split(train_writers, np.random.default_rng(seed), copies=copies)
+
+
+def personal_split(path: str, seed: int, copies: int) -> Split:
+    """A person's exported digits rendered like the pen digits: `copies` random placements each."""
+    from trainer import pendigits
+    from trainer.personal_file import import_examples
+
+    report = import_examples(path)
+    if not report.examples:
+        raise DataError(f"{path}: no personal digits to train on ({report.summary()})")
+    digits = [pendigits.PenDigit(e.label, 0, [np.asarray(s, dtype=np.float64) for s in e.strokes]) for e in report.examples]
+    return pendigits.render_split(digits, np.random.default_rng(seed + 1), copies=copies)
 
 
 # ---------------------------------------------------------------- the loop

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from digitpad.personal.examples import Example, as_examples
 from trainer.checkpoint import Checkpoint
 from trainer.data import default_data_dir, find_mnist_files, read_idx, stratified_indices
 from trainer.errors import DataError
 from trainer.pendigits import default_pendigits_path, load_pendigits, render_split, split_by_writer
+from trainer.personal_examples import Example, as_examples
 from trainer.preprocess import strokes_to_mnist
 
 if TYPE_CHECKING:

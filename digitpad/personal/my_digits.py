@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitpad.personal.exchange import ExchangeError, export_examples, import_examples
 from digitpad.personal.store import Store, StoredExample, StoreError
+from trainer.personal_file import ExchangeError, export_examples, import_examples
 from trainer.preprocess import strokes_to_mnist, to_uint8
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
 

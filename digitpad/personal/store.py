@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from digitpad.personal.examples import Example, ExampleKind
+from trainer.personal_examples import Example, ExampleKind
 
 log = logging.getLogger(__name__)
 

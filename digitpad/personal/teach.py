@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitpad.personal.examples import Example
+from trainer.personal_examples import Example
 from trainer.preprocess import Strokes
 from trainer.sizes import NUM_CLASSES
 

@@ -32,6 +32,8 @@ GIVEN = {
     "val_size": ("100", 100),
     "pen_digits": (None, True),
     "pen_copies": ("5", 5),
+    "personal": ("mine.jsonl", "mine.jsonl"),
+    "personal_copies": ("5", 5),
     "log_every": ("4", 4),
 }
 
@@ -61,11 +63,15 @@ def test_each_option_given_sets_its_field_and_the_others_keep_their_defaults():
         argv = ["train", meta.metadata["param"].flag(name)] + ([] if text is None else [text])
         if name == "pen_copies":
             argv.append("--pen-digits")
+        if name == "personal_copies":
+            argv += ["--personal", "mine.jsonl"]
+        if name == "model_args":  # width is digitnet's: validate() checks model arguments against the architecture
+            argv += ["--arch", "digitnet"]
         if name == "momentum":
             argv += ["--optimizer", "momentum"]
         config = config_from_args(build_parser().parse_args(argv))
         assert getattr(config, name) == expected, name
-        untouched = {n for n in GIVEN if n not in (name, "pen_digits", "optimizer")}
+        untouched = {n for n in GIVEN if n not in (name, "pen_digits", "personal", "optimizer", "arch")}
         assert all(getattr(config, n) == getattr(TrainConfig(), n) for n in untouched), name
         config.validate()
 
@@ -105,7 +111,7 @@ def test_params_describe_each_field_for_the_form():
     assert [name for name, _, _ in described] == [f.name for f in dataclasses.fields(TrainConfig)]
     kinds = {name: value_type(f) for name, _, f in described}
     assert kinds["lr"] is float and kinds["subset"] is int and kinds["augment"] is bool and kinds["arch"] is str
-    assert {name for name, _, f in described if is_optional(f)} == {"data_dir", "subset", "test_subset"}
+    assert {name for name, _, f in described if is_optional(f)} == {"data_dir", "subset", "test_subset", "personal"}
     meta = dict((name, m) for name, m, _ in described)
     assert meta["optimizer"].choice_label("momentum") == "SGD + momentum" and meta["optimizer"].group is Group.OPTIMIZER
     assert "cnn" in meta["arch"].choice_values() and meta["ema"].none_text == "off"

@@ -3,6 +3,7 @@ and repeats itself exactly for the same seed."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import threading
@@ -18,7 +19,7 @@ from trainer.data import load_mnist, normalize
 from trainer.devices import resolve_device
 from trainer.errors import ConfigError, TrainingError
 from trainer.events import BatchEvent, EpochEvent, StartEvent, event_to_dict
-from trainer.train import make_optimizer, make_scheduler, train
+from trainer.train import make_optimizer, make_scheduler, train, training_data
 
 PAUSE_CHECK_SECONDS = 0.3  # how long a paused run must stay still in the pause test
 
@@ -262,3 +263,23 @@ def test_the_result_says_once_where_and_how_long_it_trained(small):
     assert result.metrics["train_seconds"] == result.seconds > 0
     assert result.metrics["cancelled"] is result.cancelled is False
     assert result.metrics["steps"] == result.steps == 16 and result.metrics["n_test"] == len(small.test)
+
+
+def test_a_persons_exported_digits_join_the_training_set(tmp_path, mnist_dir):
+    from trainer.personal_examples import Example
+    from trainer.personal_file import export_examples
+
+    seven = [[(100.0, 100.0), (300.0, 100.0), (180.0, 340.0)]]
+    path = tmp_path / "mine.jsonl"
+    export_examples(path, [Example.of(seven, 7), Example.of(seven, 1)])
+    plain = TrainConfig(arch="fnn", data_dir=str(mnist_dir), subset=100, test_subset=10)
+    train_split, _, _ = training_data(plain)
+    mine = dataclasses.replace(plain, personal=str(path), personal_copies=3)
+    with_mine, _, _ = training_data(mine)
+    assert len(with_mine) == len(train_split) + 2 * 3
+    assert sorted(with_mine.labels[len(train_split):].tolist()) == [1, 1, 1, 7, 7, 7]
+
+
+def test_model_arguments_no_loader_would_accept_are_refused_before_training():
+    with pytest.raises(ConfigError, match="cannot build fnn with these model arguments.*hidden"):
+        TrainConfig(arch="fnn", model_args={"hidden": [2_000_000, 10]}).validate()

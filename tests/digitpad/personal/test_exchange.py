@@ -7,9 +7,9 @@ import tracemalloc
 
 import pytest
 
-from digitpad.personal import exchange
-from digitpad.personal.examples import MAX_POINTS, Example
-from digitpad.personal.exchange import ExchangeError, export_examples, import_examples
+from trainer import personal_file as exchange
+from trainer.personal_examples import MAX_POINTS, Example
+from trainer.personal_file import ExchangeError, export_examples, import_examples
 
 HEADER = json.dumps({"format": "digitpad-digits", "version": 1, "paper_size": 400.0})
 

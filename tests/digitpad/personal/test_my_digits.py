@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from digitpad.personal.examples import Example, ExampleKind
-from digitpad.personal.exchange import export_examples
 from digitpad.personal.my_digits import MyDigitsDialog
 from digitpad.personal.store import Store
+from trainer.personal_examples import Example, ExampleKind
+from trainer.personal_file import export_examples
 
 
 def example(label: int, shift: float = 0.0) -> Example:

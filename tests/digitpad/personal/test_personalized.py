@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from digitpad.personal import adapt
-from digitpad.personal.examples import Example
 from digitpad.recognizer import Recognizer
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
+from trainer.personal_examples import Example
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from digitpad.personal.examples import Example, ExampleKind
 from digitpad.personal.store import SCHEMA_VERSION, Store, StoreError
+from trainer.personal_examples import Example, ExampleKind
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -106,7 +106,7 @@ def test_a_damaged_page_is_moved_aside(tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from digitpad.personal.examples import Example
+    from trainer.personal_examples import Example
     from digitpad.personal.store import Store
     store = Store(sys.argv[1])
     tag = int(sys.argv[2])

@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
-from digitpad.personal.examples import Example
 from digitpad.personal.teach import TeachSession, TeachState, evaluate, folds
 from digitpad.recognizer import Recognizer
 from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
+from trainer.personal_examples import Example
 
 
 def test_asks_each_digit_three_times_in_a_random_order():
