@@ -28,6 +28,7 @@ from trainer.preprocess import Strokes, image_to_mnist, strokes_to_mnist
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
 
 if TYPE_CHECKING:
+    from digitpad.inspect.explanation import Explanation
     from digitpad.numbers.reading import NumberReading
 
 BUNDLED_MODEL_NAME = "digitnet.pt"
@@ -154,6 +155,20 @@ class Recognizer:
         from digitpad.numbers.images import read_image
 
         return read_image(self, source)
+
+    def explain_strokes(self, strokes: Strokes) -> Explanation:
+        """Look inside the model reading a drawing: layers, saliency, filters (see digitpad.inspect)."""
+        return self.explain_mnist_image(strokes_to_mnist(strokes))
+
+    def explain_image(self, source: Any) -> Explanation:
+        """Look inside the model reading a picture (a path, PIL image or array)."""
+        return self.explain_mnist_image(image_to_mnist(source))
+
+    def explain_mnist_image(self, image: np.ndarray) -> Explanation:
+        """Look inside the model reading an already-preprocessed (28, 28) float image in [0, 1], ink = 1."""
+        from digitpad.inspect.explanation import explain  # digitpad.inspect imports this module
+
+        return explain(self.model, image, mean=self._mean, std=self._std)
 
     def predict_mnist_image(self, image: np.ndarray) -> Prediction:
         """Read an already-preprocessed (28, 28) float image in [0, 1], ink = 1."""
