@@ -150,6 +150,17 @@ def _model_names() -> tuple[str, ...]:
     return tuple(model_names())
 
 
+def _styles_problem(value: str) -> str | None:
+    from trainer.styles import styles_problem  # numpy: only when a value is checked
+
+    return styles_problem(value)
+
+
+def _styles_arg(text: str) -> str:
+    """The CLI's --styles text, spaces and case tidied: "Flag-1, slashed-0" -> "flag-1,slashed-0"."""
+    return ",".join(n.strip().lower() for n in text.split(",") if n.strip()) or "none"
+
+
 def _setting(default: Any, *args: Any, **rules: Any) -> Any:
     factory = {"default_factory": default} if callable(default) else {"default": default}
     return field(**factory, metadata=param(*args, **rules))
@@ -249,6 +260,18 @@ class TrainConfig:
     personal_copies: int = _setting(
         PERSONAL_COPIES, "with --personal: renders of each personal digit, at random sizes and places", "My digits copies",
         Group.MORE, low=1, high=1000, what="personal digit copies", metavar="N", form=False,
+    )
+    stroke_augment: bool = _setting(
+        False, "with --pen-digits: redraw each pen digit's copies from its trajectory with random stroke changes "
+        "(resampling, hooks and tails, gaps, per-stroke jitter, slant, elastic warp; trainer.strokeaug)",
+        "Stroke augment", Group.MORE,
+        tip="With pen digits: redraw each copy from the pen's path with random stroke changes "
+        "(speed, hooks, gaps, slant, warps)",
+    )
+    styles: str = _setting(
+        "none", "with --pen-digits: add pen digits redrawn in these writing styles, comma-separated from "
+        "slashed-0, flag-1, crossed-7, curl-7, open-4, hook-6, g-9, or all (trainer.styles)",
+        "Styles", Group.MORE, check=_styles_problem, parse=_styles_arg, metavar="NAMES", form=False,
     )
     log_every: int = _setting(20, "batches between progress updates", "Log every", Group.OUTPUT, low=1, form=False)
 

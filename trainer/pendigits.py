@@ -15,7 +15,7 @@ import functools
 import gzip
 import os
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,8 @@ CANVAS_SIZE = int(PAPER_SIZE)  # side of the drawing canvas, px (the paper of tr
 DEFAULT_HEIGHT_FRAC = 0.6  # a digit drawn at a comfortable size fills about this much of the height
 MAX_WIDTH_FRAC = 0.95  # a very wide digit is shrunk so it still fits across the canvas
 MIN_EXTENT = 1e-6  # a digit flatter than this (tablet units) is scaled by its other side
+
+StrokeTransform = Callable[[list[np.ndarray], np.random.Generator], list[np.ndarray]]
 
 
 @dataclass(eq=False)
@@ -266,12 +268,15 @@ def random_placement(
     return place_on_canvas(strokes, canvas_size, height_frac, rng=rng)
 
 
-def render_split(digits: Sequence[PenDigit], rng: np.random.Generator, copies: int = 1) -> Split:
+def render_split(
+    digits: Sequence[PenDigit], rng: np.random.Generator, copies: int = 1, transform: StrokeTransform | None = None
+) -> Split:
     """Render each digit ``copies`` times at random canvas placements into 28x28 uint8 images.
 
     Rendering goes through ``trainer.preprocess.strokes_to_mnist``, the canvas's own path, so the
     images look exactly like what the app feeds a model. Returned in order: all digits for the
-    first copy, then the second, and so on.
+    first copy, then the second, and so on. ``transform(strokes, rng)``, when given, redraws each
+    copy's strokes first (trainer.strokeaug.augment_strokes).
     """
     # Imported here: the rasterizer needs PIL, which parsing and placing digits do not.
     from trainer.preprocess import strokes_to_mnist
@@ -280,7 +285,8 @@ def render_split(digits: Sequence[PenDigit], rng: np.random.Generator, copies: i
     for _ in range(copies):
         for digit in digits:
             try:
-                img = strokes_to_mnist(random_placement(digit.strokes, rng))
+                strokes = digit.strokes if transform is None else transform(digit.strokes, rng)
+                img = strokes_to_mnist(random_placement(strokes, rng))
             except NothingDrawnError:
                 continue  # cannot happen for a parsed digit (it has points); never let one stop training
             images.append(np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8))

@@ -165,15 +165,24 @@ def training_data(config: TrainConfig, data: MnistData | None = None) -> tuple[S
         )
     train_split = data.train
     if config.pen_digits:
-        train_split = concat_splits(train_split, pen_digit_split(config.seed, config.pen_copies))
+        pen = pen_digit_split(config.seed, config.pen_copies, stroke_augment=config.stroke_augment, styles=config.styles)
+        train_split = concat_splits(train_split, pen)
     if config.personal:
         train_split = concat_splits(train_split, personal_split(config.personal, config.seed, config.personal_copies))
     return train_split, data.test, data.val
 
 
-def pen_digit_split(seed: int, copies: int = PEN_DIGIT_COPIES) -> Split:
-    """The training writers' pen digits rendered like canvas drawings, `copies` random placements each."""
+def pen_digit_split(seed: int, copies: int = PEN_DIGIT_COPIES, *, stroke_augment: bool = False,
+                    styles: str = "none") -> Split:
+    """The training writers' pen digits rendered like canvas drawings, `copies` random placements each.
+
+    With `stroke_augment` each copy is redrawn from the trajectory first (trainer.strokeaug); `styles`
+    (trainer.styles names) adds, per copy, styled drawings of some digits. With neither, the images are
+    those of earlier versions for the same seed.
+    """
     from trainer import pendigits
+    from trainer.strokeaug import augment_strokes
+    from trainer.styles import parse_styles, styled_variants
 
     path = pendigits.default_pendigits_path()
     if path is None:
@@ -182,7 +191,14 @@ def pen_digit_split(seed: int, copies: int = PEN_DIGIT_COPIES) -> Split:
             "to the path of pendigits-orig.tra.gz (or put it at ../shared/pendigits/ beside the checkout)"
         )
     train_writers, _heldout = pendigits.split_by_writer(pendigits.load_pendigits(path))
-    return pendigits.render_split(train_writers, np.random.default_rng(seed), copies=copies)
+    rng = np.random.default_rng(seed)
+    names = parse_styles(styles)
+    transform = augment_strokes if stroke_augment else None
+    parts = []
+    for _ in range(copies):  # styled_variants draws nothing from rng without styles: the old images
+        digits = train_writers + styled_variants(train_writers, names, rng)
+        parts.append(pendigits.render_split(digits, rng, transform=transform))
+    return concat_splits(*parts)
 
 
 def personal_split(path: str, seed: int, copies: int) -> Split:

@@ -34,6 +34,8 @@ GIVEN = {
     "pen_copies": ("5", 5),
     "personal": ("mine.jsonl", "mine.jsonl"),
     "personal_copies": ("5", 5),
+    "stroke_augment": (None, True),
+    "styles": ("Flag-1, crossed-7", "flag-1,crossed-7"),
     "log_every": ("4", 4),
 }
 
