@@ -47,6 +47,7 @@ from digitpad.draw.canvas import image_suffixes, is_model_file
 from digitpad.draw.recognition import LoadOutcome, start_worker, stop_worker
 from digitpad.draw.tab import DrawTab
 from digitpad.draw.views import app_icon
+from digitpad.network.tab import NetworkTab
 
 if TYPE_CHECKING:
     from digitpad.recognizer import Prediction, Recognizer
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_placeholder("Loading the training panel…"), "Train")
         self.tabs.setTabToolTip(TAB_DRAW, "Draw a digit and see what the model reads (Ctrl+1)")
         self.tabs.setTabToolTip(TAB_TRAIN, "Train or retrain a model on MNIST (Ctrl+2)")
+        self.network_tab = NetworkTab.add_to(self.tabs, self._worker, self.draw_tab)
         self.setCentralWidget(self.tabs)
         self._make_actions()
         self._make_menus()
@@ -368,6 +370,7 @@ class MainWindow(QMainWindow):
         path = recognizer.checkpoint.path
         self.model_label.setToolTip(str(path) if path else "a model trained in this session")
         self.draw_tab.set_recognizer(recognizer)
+        self.network_tab.set_recognizer(recognizer, name)
         self._status_message(f"Using model {name or recognizer.name} on {recognizer.device_name}")
         self.recognizerChanged.emit(recognizer)
 

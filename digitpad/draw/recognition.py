@@ -87,6 +87,7 @@ def load_recognizer(path: str | Path | None, device: str = "auto", fallback: boo
 class Kind(Enum):
     STROKES = "strokes"   # payload: a list of (n, 2) arrays in paper units
     IMAGE = "image"       # payload: a file path or an (H, W, 4) uint8 RGBA array
+    EXPLAIN = "explain"   # payload: a digitpad.network.query.Query (the Network tab); answers `explained`
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,10 @@ class RecognitionWorker(QObject):
     nothingDrawn = Signal(int, str)
     # (seq, message): recognition failed (unreadable image, unexpected error).
     failed = Signal(int, str)
+    # (seq, NetworkReading) for an EXPLAIN request (its seq is the Network tab's own count).
+    explained = Signal(int, object)
+    # (seq, message): an EXPLAIN request failed.
+    explainFailed = Signal(int, str)
     # (ticket, LoadOutcome): a model finished loading.
     loaded = Signal(int, object)
     # (ticket, message): a model could not be loaded.
@@ -122,13 +127,17 @@ class RecognitionWorker(QObject):
         super().__init__()
         self._lock = threading.Lock()
         self._pending: Request | None = None
+        self._explain: Request | None = None     # explanations wait apart: they never replace a recognition
         self._wake.connect(self._process)
         self._loadRequested.connect(self._load)
 
     def submit(self, request: Request) -> None:
-        """Queue `request`, replacing any request still waiting (thread-safe)."""
+        """Queue `request`, replacing any request of its kind still waiting (thread-safe)."""
         with self._lock:
-            self._pending = request
+            if request.kind is Kind.EXPLAIN:
+                self._explain = request
+            else:
+                self._pending = request
         self._wake.emit()
 
     def request_load(self, ticket: int, path: str | Path | None, device: str, fallback: bool) -> None:
@@ -139,7 +148,12 @@ class RecognitionWorker(QObject):
     def _process(self) -> None:
         with self._lock:
             request, self._pending = self._pending, None
+            if request is None:  # recognitions first: a waiting explanation goes after them
+                request, self._explain = self._explain, None
         if request is None:  # an earlier wake already took it
+            return
+        if request.kind is Kind.EXPLAIN:
+            self._run_explain(request)
             return
         from digitpad.numbers.reading import NumberReading  # torch is in by now: a recognizer exists
 
@@ -157,6 +171,15 @@ class RecognitionWorker(QObject):
             self.failed.emit(request.seq, f"Recognition failed: {type(exc).__name__}: {exc}")
         else:
             (self.numberRead if isinstance(prediction, NumberReading) else self.predicted).emit(request.seq, prediction)
+
+    def _run_explain(self, request: Request) -> None:
+        try:
+            reading = request.payload.run(request.recognizer)
+        except Exception as exc:  # never let an exception kill the thread silently
+            traceback.print_exc()
+            self.explainFailed.emit(request.seq, f"Could not look inside the model: {type(exc).__name__}: {exc}")
+        else:
+            self.explained.emit(request.seq, reading)
 
     @Slot(int, object, str, bool)
     def _load(self, ticket: int, path: object, device: str, fallback: bool) -> None:
