@@ -56,8 +56,10 @@ def _line(a: np.ndarray, b: np.ndarray, n: int, bow: float = 0.0) -> np.ndarray:
     return a + t * d + bow * np.sin(np.pi * t) * normal
 
 
-def _curl(end: np.ndarray, heading: float, length: float, turn: float, n: int = 8) -> np.ndarray:
-    """n points continuing from `end` along `heading` (radians), bending by `turn` over `length`."""
+def _curl(end: np.ndarray, heading: float, length: float, target: float, sense: float, n: int = 8) -> np.ndarray:
+    """n points continuing from `end` along `heading`, turning in `sense` (+1: clockwise on screen) until it
+    heads `target` (radians, y down), over `length`."""
+    turn = ((target - heading) * sense) % (2 * np.pi) * sense
     angles = heading + turn * np.linspace(0.0, 1.0, n)
     steps = np.stack([np.cos(angles), np.sin(angles)], axis=1) * (length / n)
     return end + np.cumsum(steps, axis=0)
@@ -67,6 +69,15 @@ def _heading(stroke: np.ndarray, back: int = 3) -> float:
     """Direction (radians, y down) of the stroke's last few points."""
     d = stroke[-1] - stroke[max(0, len(stroke) - 1 - back)]
     return math.atan2(d[1], d[0])
+
+
+def _downward_foot(strokes: list[np.ndarray], height: float) -> tuple[int, float] | None:
+    """(the stroke ending at the digit's bottom, its heading there) when the pen is going down, else None."""
+    foot = _foot_stroke(strokes, height) if height > MIN_SIZE else None
+    if foot is None:
+        return None
+    heading = _heading(strokes[foot])
+    return (foot, heading) if math.sin(heading) > 0.5 else None  # within 60 degrees of straight down
 
 
 def _copy(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -179,12 +190,12 @@ def curled_seven(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np
     out = _copy(strokes)
     lo, hi = _box(out)
     h = hi[1] - lo[1]
-    foot = _foot_stroke(out, h) if h > MIN_SIZE else None
-    if foot is None:
+    found = _downward_foot(out, h)
+    if found is None:
         return None
-    heading = _heading(out[foot])
-    turn = -math.radians(rng.uniform(80.0, 150.0))  # towards +x from a down-left heading
-    curl = _curl(out[foot][-1], heading, rng.uniform(0.12, 0.22) * h, turn)
+    foot, heading = found
+    target = math.radians(rng.uniform(-30.0, 15.0))  # leaving to the right, level or a little up
+    curl = _curl(out[foot][-1], heading, rng.uniform(0.12, 0.22) * h, target, sense=-1.0)
     out[foot] = np.concatenate([out[foot], curl])
     return out
 
@@ -194,12 +205,12 @@ def g_nine(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarr
     out = _copy(strokes)
     lo, hi = _box(out)
     h = hi[1] - lo[1]
-    foot = _foot_stroke(out, h) if h > MIN_SIZE else None
-    if foot is None:
+    found = _downward_foot(out, h)
+    if found is None:
         return None
-    heading = _heading(out[foot])
-    turn = math.radians(rng.uniform(110.0, 190.0))  # clockwise on screen: down, then left, then up
-    curl = _curl(out[foot][-1], heading, rng.uniform(0.25, 0.4) * h, turn, n=10)
+    foot, heading = found
+    target = math.radians(rng.uniform(200.0, 260.0))  # clockwise on screen: down, then left, then up
+    curl = _curl(out[foot][-1], heading, rng.uniform(0.25, 0.4) * h, target, sense=1.0, n=10)
     out[foot] = np.concatenate([out[foot], curl])
     return out
 
