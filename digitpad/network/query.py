@@ -32,11 +32,12 @@ class Query:
             explanation = recognizer.explain_mnist_image(self.image)
             saliency = explanation.saliency(self.digit)  # computed here, not on the GUI thread
         readings = tuple((label, rec.predict_mnist_image(self.image)) for label, rec in self.compare)
-        return NetworkReading(explanation, self.digit, saliency, readings)
+        return NetworkReading(recognizer, explanation, self.digit, saliency, readings)
 
 
 @dataclass(frozen=True)
 class NetworkReading:
+    recognizer: Recognizer                               # the model explained
     explanation: Explanation | None
     digit: int | None                                    # the digit asked for (None: the predicted one)
     saliency: np.ndarray | None                          # (28, 28) map of that digit

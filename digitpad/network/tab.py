@@ -63,6 +63,7 @@ class NetworkTab(QWidget):
         self._rows: list[tuple[str, QLabel, Mosaic]] = []
         self._layers: list[tuple[str, str, np.ndarray]] = []
         self._filters: np.ndarray | None = None
+        self._filters_of: Recognizer | None = None     # the model whose filters are shown
         self._selected: tuple[str, int] | None = None   # (layer name or "filters", tile index)
         self._build()
         worker.explained.connect(self._on_explained)
@@ -157,7 +158,6 @@ class NetworkTab(QWidget):
     def set_recognizer(self, recognizer: Recognizer, name: str | None = None) -> None:
         """The model now in use (it joins the comparison); its filters are shown with the next answer."""
         self.models.use(recognizer, name)
-        self._filters = None
         self.comparison.set_cards([(label, None) for label in self.models.labels()], self.models.current_index())
         self._submit()
 
@@ -208,9 +208,9 @@ class NetworkTab(QWidget):
         if x is None:
             return
         prediction = x.prediction
-        self.model_caption.setText(f"<b>{self.models.labels()[self.models.current_index() or 0]}</b> reads "
-                                   f"<b>{prediction.digit}</b> ({percent(prediction.confidence)} sure)"
-                                   if self.models.current_index() is not None else "")
+        label = next((label for label, rec in self.models.entries if rec is reading.recognizer), "The model")
+        self.model_caption.setText(f"<b>{label}</b> reads <b>{prediction.digit}</b> "
+                                   f"({percent(prediction.confidence)} sure)")
         self.saliency_view.set_saliency(prediction.image, reading.saliency)
         shown = reading.shown_digit
         self.picker.show_state(prediction.digit, shown)
@@ -220,7 +220,8 @@ class NetworkTab(QWidget):
                                       f"({x.method.value}; pick another digit above)")
         self._show_layers([layer for layer in x.layers if layer[1] in SHOWN_KINDS])
         self.output_view.set_outputs(x.logits, prediction.probabilities)
-        if self._filters is None:
+        if self._filters_of is not reading.recognizer:
+            self._filters_of = reading.recognizer
             self._show_filters(x)
         readings = dict(reading.readings)
         self.comparison.set_cards([(label, readings.get(label)) for label in self.models.labels()],
@@ -255,7 +256,9 @@ class NetworkTab(QWidget):
         try:
             filters = x.filters()
         except ValueError as exc:
+            self._filters = None
             self.filters_caption.setText(str(exc))
+            self.filters_view.set_values(np.zeros((0, 1, 1), np.float32))
             return
         if filters.ndim == 4:  # (out, in, k, k): the first input channel (MNIST has one)
             self._filters = filters[:, 0]
