@@ -1,0 +1,110 @@
+"""Is stroke augmentation a bottleneck? Pen digits augmented and rendered per second vs digitnet's training rate.
+
+Prints figures; it is not a test. On the training writers' pen digits (trainer.pendigits, held-out
+writers never read), one core:
+1. rendering alone (trainer.pendigits.render_split: random placement + trainer.preprocess.strokes_to_mnist);
+2. stroke augmentation alone (trainer.strokeaug.augment_strokes);
+3. both, as `--stroke-augment` does for each render copy;
+4. the styled drawings of `--styles all` (trainer.styles.styled_variants) for one copy;
+5. training steps of the bundled architecture (digitnet, deep_convs=2) on batches of --batch-size:
+   forward, backward, AdamW step, channels_last as trainer.train does on the CPU.
+Then how the pen digits' preparation compares with the training it feeds.
+
+    .venv/bin/python benchmarks/stroke_augment.py             # 2000 digits, 30 training steps
+    .venv/bin/python benchmarks/stroke_augment.py --digits 500 --steps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from trainer.models import create_model  # noqa: E402
+from trainer.pendigits import load_pendigits, render_split, split_by_writer  # noqa: E402
+from trainer.strokeaug import augment_strokes  # noqa: E402
+from trainer.styles import STYLES, styled_variants  # noqa: E402
+
+BUNDLED_ARCH = ("digitnet", {"deep_convs": 2})  # assets/MODEL_CARD.md
+WARMUP_STEPS = 3
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
+    p.add_argument("--digits", type=int, default=2000, help="training-writer digits to time (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=30, help="timed training steps (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=128, help="training batch size (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads for the training steps (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    return p.parse_args(argv)
+
+
+def timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def training_rate(batch_size: int, steps: int, seed: int) -> float:
+    """Samples per second of digitnet training steps on the CPU (random images: the rate does not depend on them)."""
+    torch.manual_seed(seed)
+    model = create_model(BUNDLED_ARCH[0], **BUNDLED_ARCH[1]).to(memory_format=torch.channels_last)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    images = torch.randn(batch_size, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    labels = torch.randint(0, 10, (batch_size,))
+
+    def step() -> None:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(WARMUP_STEPS):
+        step()
+    seconds, _ = timed(lambda: [step() for _ in range(steps)])
+    return steps * batch_size / seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    train, _heldout = split_by_writer(load_pendigits(args.pendigits))
+    rng = np.random.default_rng(args.seed)
+    digits = [train[i] for i in sorted(rng.choice(len(train), min(args.digits, len(train)), replace=False))]
+    n = len(digits)
+    points = sum(len(s) for d in digits for s in d.strokes) / n
+    render_s, _ = timed(lambda: render_split(digits, np.random.default_rng(1)))
+    augment_s, _ = timed(lambda: [augment_strokes(d.strokes, rng) for d in digits])
+    both_s, _ = timed(lambda: render_split(digits, np.random.default_rng(1), transform=augment_strokes))
+    styles_s, extras = timed(lambda: styled_variants(train, tuple(STYLES), np.random.default_rng(2)))
+    rate = training_rate(args.batch_size, args.steps, args.seed)
+
+    print(f"{n} training-writer pen digits ({points:.0f} points each on average), 1 core for the strokes, "
+          f"{args.threads} torch thread(s) for training\n")
+    print(f"{'what':<46} {'per digit ms':>12} {'digits/s':>10}")
+    for what, seconds in (("render (placement + strokes_to_mnist)", render_s),
+                          ("stroke augmentation alone", augment_s),
+                          ("stroke augmentation + render", both_s)):
+        print(f"{what:<46} {seconds / n * 1e3:12.3f} {n / seconds:10.0f}")
+    print(f"{'styles all: styled drawings of ' + str(len(train)) + ' digits':<46} "
+          f"{styles_s / max(len(extras), 1) * 1e3:12.3f} {len(extras) / styles_s:10.0f}  ({len(extras)} made)")
+    print(f"\ndigitnet training, batch {args.batch_size}: {rate:.0f} samples/s ({args.batch_size / rate * 1e3:.0f} ms a step)")
+    per_sample_train = 1 / rate
+    per_sample_prep = both_s / n
+    print(f"an augmented pen image costs {per_sample_prep * 1e3:.2f} ms to make and {per_sample_train * 1e3:.2f} ms "
+          f"to train on once: {per_sample_prep / per_sample_train:.2f}x one epoch's training of it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
