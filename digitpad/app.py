@@ -48,6 +48,7 @@ from digitpad.draw.recognition import LoadOutcome, start_worker, stop_worker
 from digitpad.draw.tab import DrawTab
 from digitpad.draw.views import app_icon
 from digitpad.network.tab import NetworkTab
+from digitpad.personal.controls import PersonalControls, default_store_path
 
 if TYPE_CHECKING:
     from digitpad.recognizer import Prediction, Recognizer
@@ -195,7 +196,7 @@ class MainWindow(QMainWindow):
     quitQuestionShown = Signal(object)
 
     def __init__(self, recognizer: Recognizer | None = None, *, settings: QSettings | None = None,
-                 device: str = "auto", parent: QWidget | None = None) -> None:
+                 device: str = "auto", personal_store: str | Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._settings = settings if settings is not None else default_settings()
         self._device = device
@@ -225,9 +226,13 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_menus()
         self._make_status_bar()
+        # The user's digits; a window given its own settings (tests) keeps them beside those and warms nothing up.
+        self.personal = PersonalControls(self, self._settings, Path(personal_store) if personal_store else
+                                         default_store_path(settings), prewarm=settings is None)
         self._connect()
         self._restore_settings()
         _end_with_the_program(self)
+        QTimer.singleShot(0, self.personal.startup_notice)
         if recognizer is not None:
             self.set_recognizer(recognizer)
             self.ensure_train_tab()
@@ -441,7 +446,15 @@ class MainWindow(QMainWindow):
         """Show the picture in `path` on the paper and read it; False (and a dialog) if unreadable."""
         path = Path(path)
         _remember_folder(self._settings, prefs.LAST_IMAGE_DIR, path)
-        image = QImage(str(path)) if path.is_file() else QImage()  # a FIFO or a folder is no picture
+        from trainer.errors import DataError
+        from trainer.images import check_image_path
+
+        try:
+            check_image_path(path)  # a FIFO would block QImage, and the GUI with it
+        except DataError as exc:
+            self.show_error("Could not open the image", str(exc))
+            return False
+        image = QImage(str(path))
         if image.isNull():
             self.show_error("Could not open the image", f"{path}: not a readable image file.")
             return False
@@ -563,6 +576,7 @@ class MainWindow(QMainWindow):
             self.train_tab.shutdown()
         self.hide()  # gone at once, even if a model load still has to finish
         stop_worker(self._thread)
+        self.personal.shutdown()
 
     def closeEvent(self, event) -> None:
         if not self._closed and not self.confirm_quit_during_run():

@@ -177,5 +177,8 @@ TRAIN_DATA_DIR = Key("train/data_dir", "", text)  # need not exist yet: MNIST ca
 TRAIN_LOG_DIR = Key("train/log_dir", "", text)
 TRAIN_MORE_OPTIONS = Key("train/more_options", False, flag)  # whether "More options" is unfolded
 TRAIN_CONFIG = Key("train/config", "", text)
+# personalization (digitpad/personal/controls.py): store what the user corrects or confirms; read with their model
+LEARN_FROM_CORRECTIONS = Key("personal/learn_from_corrections", True, flag)
+USE_MY_HANDWRITING = Key("personal/use_my_handwriting", True, flag)
 
 APP_KEYS: tuple[Key, ...] = (WINDOW_GEOMETRY, WINDOW_STATE, PEN_WIDTH, LAST_IMAGE_DIR, LAST_MODEL_DIR, RECENT_MODELS)

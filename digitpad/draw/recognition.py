@@ -71,7 +71,8 @@ def load_recognizer(path: str | Path | None, device: str = "auto", fallback: boo
     notes = [f"{choice.note[:1].upper()}{choice.note[1:]}."] if choice.note else []
     device = choice.device
     try:
-        return LoadOutcome(Recognizer.load(path, device=device), notes)
+        recognizer = Recognizer.load(path, device=device)
+        return LoadOutcome(recognizer, notes + _checkpoint_notes(recognizer))
     except (CheckpointError, ValueError) as exc:
         if path is None or not fallback:
             raise CheckpointError(str(exc)) from exc
@@ -81,7 +82,13 @@ def load_recognizer(path: str | Path | None, device: str = "auto", fallback: boo
     except (CheckpointError, ValueError) as exc:
         raise CheckpointError(f"{failure}\n\nThe bundled model could not be loaded either:\n{exc}") from exc
     notes.append(f"{failure}\n\nStarting with the bundled model instead.")
-    return LoadOutcome(recognizer, notes)
+    return LoadOutcome(recognizer, notes + _checkpoint_notes(recognizer))
+
+
+def _checkpoint_notes(recognizer: Recognizer) -> list[str]:
+    """What loading the model file dropped or fixed (trainer.checkpoint's notes), as sentences."""
+    notes = getattr(recognizer.checkpoint, "notes", None) or []
+    return [f"{recognizer.name}: {note}{'' if note.endswith('.') else '.'}" for note in notes]
 
 
 class Kind(Enum):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitpad.draw.canvas import DrawingCanvas
+from digitpad.draw.correction import CorrectionBar
 from digitpad.draw.drawing import DEFAULT_PEN_WIDTH, MAX_PEN_WIDTH, MIN_PEN_WIDTH
 from digitpad.draw.number_views import NumberStrip, NumberView
 from digitpad.draw.recognition import Kind, RecognitionWorker, Request
@@ -108,6 +109,7 @@ class DrawTab(QWidget):
         self.digit_display = DigitDisplay(self)
         self.bars = ProbabilityBars(self)
         self.pixel_view = PixelView(self)
+        self.correction = CorrectionBar(self)  # wired by digitpad.personal.controls
         self.number_strip = NumberStrip(self)
         self._number = NumberView(self.number_strip, self.canvas, self.digit_display, self.bars, self.pixel_view, self)
         self.canvas.set_max_paper_ratio(PAPER_RATIO)
@@ -178,13 +180,16 @@ class DrawTab(QWidget):
         column.setContentsMargins(4, 6, 0, 0)
         column.setSpacing(6)
         column.addWidget(self.digit_display)
+        column.addWidget(self.correction)
         column.addSpacing(10)
         column.addWidget(section_label("Probabilities"))
         column.addWidget(self.bars, 1)
         column.addSpacing(10)
         column.addWidget(section_label(f"What the model sees ({IMAGE_SIZE} × {IMAGE_SIZE})"))
-        column.addWidget(self.pixel_view, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.pixel_view.setFixedSize(IMAGE_SIZE * 9, IMAGE_SIZE * 9)
+        column.addWidget(self.pixel_view, 0)
+        # 9 px a cell when there is room; down to 6 on a short screen (the correction bar takes ~70 px above)
+        self.pixel_view.setMinimumSize(IMAGE_SIZE * 6, IMAGE_SIZE * 6)
+        self.pixel_view.setMaximumHeight(IMAGE_SIZE * 9)
 
         outer = QHBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)

@@ -7,7 +7,7 @@ Colours come from the palette, so light and dark themes both work.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QIcon, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -123,7 +123,10 @@ class DigitDisplay(QWidget):
 
 
 class ProbabilityBars(QWidget):
-    """A bar chart of the ten class probabilities; the winner in the highlight colour."""
+    """A bar chart of the ten class probabilities; the winner in the highlight colour. Click a bar: `clicked`."""
+
+    # A digit's column was clicked while probabilities are shown (the user says the drawing is that digit).
+    clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,11 +151,25 @@ class ProbabilityBars(QWidget):
         tip = "How likely the model finds each digit"
         if self._probs is not None:
             tip += "\n" + "  ".join(f"{d}: {p:.1%}" for d, p in enumerate(self._probs))
+            tip += "\nClick a digit's bar to say the drawing is that digit"
         self.setToolTip(tip)
+        self.setCursor(Qt.CursorShape.PointingHandCursor if self._probs is not None else Qt.CursorShape.ArrowCursor)
         self.update()
 
     def probabilities(self) -> np.ndarray | None:
         return None if self._probs is None else self._probs.copy()
+
+    def digit_at(self, x: float) -> int:
+        """The digit whose column holds widget x (the columns span the width as painted)."""
+        inner = max(self.width() - 4.0, 1.0)
+        return int(min(max((x - 2.0) / inner * NUM_CLASSES, 0), NUM_CLASSES - 1))
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._probs is not None:
+            self.clicked.emit(self.digit_at(event.position().x()))
+            event.accept()
+        else:
+            super().mousePressEvent(event)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)

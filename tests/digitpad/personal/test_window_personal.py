@@ -1,0 +1,243 @@
+"""Learning a person's handwriting in the window: correct a reading, confirm one, and read with their model.
+
+Every test's digits live in a database beside its own settings file, never in the user's. Tests that
+store a digit wait for the rebuild it starts; the first rebuild of the module's recognizer builds the
+replay features (seconds), later ones reuse them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from ui_helpers import draw_paper_strokes, load_app_recognizer, open_window, settled_prediction, temp_settings
+
+from digitpad import settings as prefs
+from digitpad.personal.examples import Example, ExampleKind
+from digitpad.personal.exchange import FORMAT_NAME
+from digitpad.personal.session import PersonalState
+from digitpad.personal.store import Store
+from trainer.sizes import PAPER_SIZE
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
+
+SEVEN = [[(125, 95), (285, 95), (255, 150), (210, 230), (175, 330)]]
+REBUILD_TIMEOUT_MS = 90_000  # the first rebuild builds the replay features: ~7 s alone, more on a busy machine
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return load_app_recognizer()
+
+
+@pytest.fixture(scope="module")
+def writer2_nines(pendigits_path, rec):
+    """Writer 2's nines (a writer the bundled model never saw), on the paper; those the model reads as another digit."""
+    from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
+
+    _, heldout = split_by_writer(load_pendigits(pendigits_path))
+    nines = [place_on_canvas(d.strokes) for d in heldout if d.writer == 2 and d.label == 9]
+    misread = [s for s in nines if rec.predict_strokes(s).digit != 9]
+    assert len(misread) >= 6, "the bundled model changed: pick another writer's quirk"
+    return nines, misread
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return temp_settings(tmp_path)
+
+
+@pytest.fixture
+def window(qtbot, rec, settings):
+    return open_window(qtbot, rec, settings)
+
+
+def store_of(window) -> Store:
+    return window.personal.state.store
+
+
+def draw(qtbot, window, strokes):
+    window.draw_tab.clear_action.trigger()
+    draw_paper_strokes(qtbot, window.canvas, strokes)
+    return settled_prediction(qtbot, window)
+
+
+def press(qtbot, window, key):
+    window.activateWindow()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, key)
+
+
+def rebuilt(qtbot, window) -> None:
+    """Wait until the personalized model for what is stored is in use (or the plain one, when switched off)."""
+    state = window.personal.state
+    qtbot.waitUntil(lambda: not state.rebuilding and state.personal_count == state.count(), timeout=REBUILD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.draw_tab.is_busy(), timeout=10_000)
+
+
+def status_text(window) -> str:
+    return window.personal.status_label.text().lower()
+
+
+# ---------------------------------------------------------------------------------------- the state, without Qt
+
+
+class FakeBase:
+    name = "fake"
+
+
+def test_a_rebuild_for_an_older_state_never_replaces_a_newer_one(tmp_path):
+    with Store(tmp_path / "mine.sqlite") as store:
+        state = PersonalState(store)
+        base = FakeBase()
+        state.set_base(base)
+        state.record(Example.of([[(10, 10), (20, 200)]], 1), predicted=7, model="fake", kind=ExampleKind.CORRECTION)
+        first = state.want_rebuild()
+        assert first is not None and len(first.examples) == 1
+        state.forget_drawing()
+        state.record(Example.of([[(30, 10), (40, 200)]], 1), predicted=7, model="fake", kind=ExampleKind.CORRECTION)
+        assert state.want_rebuild() is None  # one at a time: it follows the running one
+        assert not state.rebuilt(first, "model of 1")
+        assert state.personal is None
+        second = state.follow_up()
+        assert second is not None and len(second.examples) == 2
+        assert state.rebuilt(second, "model of 2") and state.active() == "model of 2"
+        assert state.follow_up() is None
+        assert state.status_text() == "Personalized with 2 of your digits"
+        state.use_mine = False
+        assert state.active() is base and "not used" in state.status_text()
+
+
+def test_telling_twice_about_the_same_drawing_keeps_the_second_answer(tmp_path):
+    with Store(tmp_path / "mine.sqlite") as store:
+        state = PersonalState(store)
+        drawing = [[(10, 10), (20, 200)]]
+        state.record(Example.of(drawing, 4), predicted=4, model="m", kind=ExampleKind.CONFIRMATION)
+        state.record(Example.of(drawing, 7), predicted=4, model="m", kind=ExampleKind.CORRECTION)
+        assert [(s.label, s.kind) for s in store.list()] == [(7, ExampleKind.CORRECTION)]
+        state.learning = False
+        assert state.record(Example.of(drawing, 1), predicted=4, model="m", kind=ExampleKind.CORRECTION) is None
+        assert store.count() == 1
+
+
+# ---------------------------------------------------------------------------------------- the window
+
+
+def test_nothing_is_stored_when_learning_is_off_and_the_choice_is_remembered(qtbot, window, rec, settings):
+    assert window.personal.bar.learning()  # on by default
+    qtbot.mouseClick(window.draw_tab.correction.learn_box, Qt.MouseButton.LeftButton)
+    assert not window.personal.learn_action.isChecked()
+    draw(qtbot, window, SEVEN)
+    press(qtbot, window, Qt.Key.Key_4)
+    press(qtbot, window, Qt.Key.Key_Return)
+    assert store_of(window).count() == 0
+    assert window.personal.bar.feedback() == "Learning is off: nothing was kept"
+    assert not window.personal.state.rebuilding
+    assert prefs.read(settings, prefs.LEARN_FROM_CORRECTIONS) is False
+    window.close()
+    again = open_window(qtbot, rec, settings)
+    assert not again.personal.learn_action.isChecked() and not again.personal.bar.learning()
+
+
+def test_digit_keys_on_an_empty_paper_store_nothing(qtbot, window):
+    assert not window.draw_tab.correction.digit_buttons[3].isEnabled()
+    press(qtbot, window, Qt.Key.Key_3)
+    press(qtbot, window, Qt.Key.Key_Enter)
+    assert store_of(window).count() == 0
+    assert window.personal.status_label.isHidden()  # no digits of yours: nothing to say
+
+
+def test_the_digits_live_beside_the_windows_own_settings(window, settings):
+    assert store_of(window).path == Path(settings.fileName()).with_name("my-digits.sqlite")
+    assert "&Personal" in [a.text() for a in window.menuBar().actions()]
+
+
+def test_a_damaged_store_is_moved_aside_with_a_notice(qtbot, rec, settings, tmp_path):
+    (tmp_path / "my-digits.sqlite").write_bytes(b"this is not a database" * 100)
+    notices = []
+    from digitpad.app import MainWindow
+
+    window = MainWindow(rec, settings=settings)
+    qtbot.addWidget(window)
+    window.noticeShown.connect(notices.append)
+    qtbot.waitUntil(lambda: bool(notices), timeout=5000)
+    assert "could not be read" in notices[0]
+    assert list(tmp_path.glob("my-digits.sqlite.damaged-*"))
+    assert store_of(window).count() == 0
+
+
+def test_a_pipe_is_refused_as_an_image_without_hanging(qtbot, window, tmp_path):
+    fifo = tmp_path / "digit.png"
+    os.mkfifo(fifo)
+    errors = []
+    window.errorShown.connect(errors.append)
+    assert not window.open_image(fifo)
+    assert errors and "FIFO" in errors[0]
+
+
+@pytest.mark.slow
+def test_a_corrected_misreading_teaches_the_window_the_writers_digit(qtbot, window, rec, writer2_nines):
+    nines, misread = writer2_nines
+    first = misread[0]
+    said = draw(qtbot, window, first).digit
+    assert said != 9
+    assert window.personal.bar.question.text() == f"Not a {said}? Tell me:"
+    press(qtbot, window, Qt.Key.Key_9)
+    assert window.personal.bar.feedback() == "Learned: that was a 9"
+    stored = store_of(window).list()
+    assert [(s.label, s.predicted, s.kind, s.model) for s in stored] == [(9, said, ExampleKind.CORRECTION, rec.name)]
+    points = np.concatenate([np.asarray(s) for s in stored[0].example.strokes])
+    assert np.allclose(points, np.concatenate(window.canvas.strokes()))  # the paper's own units
+    assert points.min() >= 0 and points.max() <= PAPER_SIZE
+    rebuilt(qtbot, window)
+    assert window.personal.active_recognizer() is not rec
+    assert window.recognizer is rec  # the base model stays the window's model
+    assert status_text(window) == "personalized with 1 of your digits"
+    assert window.prediction.digit == 9  # the drawing on the paper is read again with the new model
+
+    others = [s for s in nines if s is not first]
+    now = [draw(qtbot, window, s).digit for s in others]
+    base = [rec.predict_strokes(window_strokes).digit for window_strokes in others]
+    assert np.mean(np.array(now) == 9) >= 0.9 > np.mean(np.array(base) == 9)
+
+    window.personal.use_action.trigger()  # back to the plain model
+    qtbot.waitUntil(lambda: window.personal.active_recognizer() is rec, timeout=5000)
+    assert draw(qtbot, window, first).digit == said
+    assert "plain model" in status_text(window)
+
+
+@pytest.mark.slow
+def test_enter_confirms_and_a_bar_click_corrects_the_same_drawing(qtbot, window):
+    shown = draw(qtbot, window, SEVEN)
+    press(qtbot, window, Qt.Key.Key_Return)
+    assert [(s.label, s.kind) for s in store_of(window).list()] == [(shown.digit, ExampleKind.CONFIRMATION)]
+    assert window.personal.bar.feedback() == f"Learned: that is a {shown.digit}"
+    bars = window.draw_tab.bars
+    column = (bars.width() - 4) / 10
+    qtbot.mouseClick(bars, Qt.MouseButton.LeftButton, pos=QPoint(int(2 + 1.5 * column), bars.height() // 2))
+    assert [(s.label, s.predicted, s.kind) for s in store_of(window).list()] == \
+        [(1, shown.digit, ExampleKind.CORRECTION)]  # the slip replaced, not kept beside it
+    rebuilt(qtbot, window)
+    assert status_text(window) == "personalized with 1 of your digits"
+
+
+@pytest.mark.slow
+def test_import_names_bad_lines_and_keeps_the_rest(qtbot, window, tmp_path):
+    good = '{"label": 7, "strokes": [[[125, 95], [285, 95], [175, 330]]]}'
+    lines = [f'{{"format": "{FORMAT_NAME}", "version": 1, "paper_size": 400.0}}', good,
+             '{"label": 12, "strokes": [[[1, 2], [3, 4]]]}', "not json", good]
+    path = tmp_path / "class.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    notices = []
+    window.noticeShown.connect(notices.append)
+    assert window.personal.import_digits(path) == 2
+    assert store_of(window).count() == 2
+    assert "line 3:" in notices[0] and "line 4:" in notices[0]
+    rebuilt(qtbot, window)
+    assert status_text(window) == "personalized with 2 of your digits"
+    out = tmp_path / "mine.jsonl"
+    assert window.personal.export_digits(out) == 2
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3
