@@ -12,8 +12,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+import shiboken6
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from digitpad.draw.recognition import Kind, RecognitionWorker, Request
 from digitpad.draw.tab import DrawTab, section_label
@@ -31,6 +41,7 @@ SHOWN_KINDS = ("conv", "pool", "dense")   # BatchNorm and ReLU steps are left ou
 LEFT_WIDTH = 250                          # the input/saliency column, logical px
 SALIENCY_PX = 224                         # 28 x 8
 ENLARGED_PX = 150
+WINDOW_SIZE = QSize(900, 640)             # the view in a window of its own
 IDLE_TEXT = "Draw a digit on the Draw tab (Ctrl+1): this tab shows what each layer of the model makes of it."
 
 
@@ -65,6 +76,8 @@ class NetworkTab(QWidget):
         self._filters: np.ndarray | None = None
         self._filters_of: Recognizer | None = None     # the model whose filters are shown
         self._selected: tuple[str, int] | None = None   # (layer name or "filters", tile index)
+        self._tabs: QTabWidget | None = None
+        self._window: NetworkWindow | None = None
         self._build()
         worker.explained.connect(self._on_explained)
         worker.explainFailed.connect(self._on_failed)
@@ -132,8 +145,14 @@ class NetworkTab(QWidget):
         compare_scroll.setWidgetResizable(True)
         compare_scroll.setFrameShape(QFrame.Shape.NoFrame)
         compare_scroll.setFixedHeight(self.comparison.height() + 14)  # room for a horizontal scroll bar
+        self.window_button = QToolButton(self)
+        self.window_button.setToolTip("Watch the network in a window of its own while you draw on the Draw tab")
+        self.window_button.clicked.connect(self.toggle_window)
+        header = QHBoxLayout()
+        header.addWidget(self.model_caption, 1)
+        header.addWidget(self.window_button)
         right = QVBoxLayout()
-        right.addWidget(self.model_caption)
+        right.addLayout(header)
         right.addWidget(self.scroll, 1)
         right.addWidget(section_label("Compare models: every model of this session reads the same digit"))
         right.addWidget(compare_scroll)
@@ -148,10 +167,34 @@ class NetworkTab(QWidget):
     def add_to(cls, tabs: QTabWidget, worker: RecognitionWorker, draw_tab: DrawTab) -> NetworkTab:
         """The tab, added as the last of `tabs` (the main window's)."""
         tab = cls(worker, draw_tab, tabs)
-        index = tabs.addTab(tab, "Network")
-        tabs.setTabToolTip(index, "See inside the model: each layer's output, its filters, the pixels it looked at, "
-                                  "and every model of the session on the same drawing")
+        tab._tabs = tabs
+        tab._attach()
         return tab
+
+    def is_detached(self) -> bool:
+        return self._window is not None
+
+    @Slot()
+    def toggle_window(self) -> None:
+        """Move the view into a window of its own beside the Draw tab (live while drawing), or back to its tab."""
+        if self._tabs is None or not shiboken6.isValid(self._tabs):  # the main window is gone
+            return
+        if self._window is None:
+            self._tabs.removeTab(self._tabs.indexOf(self))
+            self._window = NetworkWindow(self, self._tabs.window())
+            self._window.show()
+            self._tabs.setCurrentIndex(0)  # the Draw tab: draw there, watch here
+        else:
+            window, self._window = self._window, None
+            window.release()
+            self._attach()
+            self._tabs.setCurrentWidget(self)
+
+    def _attach(self) -> None:
+        index = self._tabs.addTab(self, "Network")
+        self._tabs.setTabToolTip(index, "See inside the model: each layer's output, its filters, the pixels it looked "
+                                        "at, and every model of the session on the same drawing")
+        self.window_button.setText("Open in a Window")
 
     # ------------------------------------------------------------------ following the app
 
@@ -307,3 +350,30 @@ class NetworkTab(QWidget):
         self.output_view.set_outputs(None, None)
         self.model_caption.setText("")
         self.comparison.set_cards([(label, None) for label in self.models.labels()], self.models.current_index())
+
+
+class NetworkWindow(QWidget):
+    """The Network view in a window of its own, over the main window; closing it puts the view back in its tab."""
+
+    def __init__(self, view: NetworkTab, parent: QWidget) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("digitpad · Network")
+        self._view: NetworkTab | None = view
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(view)
+        view.window_button.setText("Back to the Tab")
+        view.show()
+        self.resize(WINDOW_SIZE)
+
+    def release(self) -> None:
+        """Give the view back (its tab takes it) and close."""
+        self._view = None
+        self.close()
+        self.deleteLater()
+
+    def closeEvent(self, event) -> None:
+        if self._view is not None:
+            view, self._view = self._view, None
+            QTimer.singleShot(0, view.toggle_window)  # not while this window is closing
+        super().closeEvent(event)

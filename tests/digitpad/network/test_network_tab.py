@@ -7,7 +7,15 @@ import dataclasses
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from ui_helpers import draw_paper_strokes, load_app_recognizer, open_window, settled_prediction, temp_settings
+from ui_helpers import (
+    densify,
+    draw_paper_strokes,
+    load_app_recognizer,
+    open_window,
+    settled_prediction,
+    temp_settings,
+    to_widget,
+)
 
 from digitpad.recognizer import Recognizer
 from trainer.checkpoint import make_checkpoint
@@ -99,3 +107,21 @@ def test_a_model_put_to_use_joins_the_comparison_strip(qtbot, window):
                     and tab.comparison.cards()[-1][1] is not None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: tab.filters_view.count() == 128, timeout=WAIT_MS)   # fc1's units, as 28x28 images
     assert len(tab.comparison.cards()) == 3
+
+
+def test_in_its_own_window_it_follows_the_pen_while_the_digit_is_drawn(qtbot, window):
+    tab = window.network_tab
+    qtbot.mouseClick(tab.window_button, Qt.MouseButton.LeftButton)
+    assert tab.is_detached() and window.tabs.currentWidget() is window.draw_tab
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Draw", "Train"]
+    qtbot.waitExposed(tab.window())
+    positions = to_widget(window.canvas, densify(ONE[0]))
+    qtbot.mousePress(window.canvas, Qt.MouseButton.LeftButton, pos=positions[0])
+    for pos in positions[1:]:
+        qtbot.mouseMove(window.canvas, pos)
+    qtbot.waitUntil(lambda: tab.reading is not None, timeout=WAIT_MS)   # the pen is still down
+    assert window.canvas.is_drawing()
+    qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, pos=positions[-1])
+    tab.window().close()
+    qtbot.waitUntil(lambda: not tab.is_detached(), timeout=WAIT_MS)
+    assert window.tabs.tabText(window.tabs.count() - 1) == "Network"
