@@ -146,3 +146,29 @@ def test_whole_digit_changes_stay_near_the_digit(training_digits):
         assert np.isfinite(out).all()
         centre = (lo + hi) / 2
         assert np.abs(out - centre).max() <= 0.9 * size  # the digit's half-size plus its slant, hooks and warp
+
+
+@pytest.mark.slow
+def test_training_pen_digits_are_redrawn_per_copy_and_styles_add_digits(pendigits_path, monkeypatch):
+    import torch
+
+    from trainer import pendigits
+    from trainer.train import pen_digit_split
+
+    digits = pendigits.load_pendigits(pendigits_path)[:300]  # a few, to stay fast
+    monkeypatch.setenv("DIGITPAD_PENDIGITS", str(pendigits_path))
+    monkeypatch.setattr(pendigits, "load_pendigits", lambda path: digits)
+    train_writers, _ = split_by_writer(digits)
+
+    plain = pen_digit_split(1, 2)
+    # without the options, the same images as before they existed
+    assert torch.equal(plain.images, render_split(train_writers, np.random.default_rng(1), copies=2).images)
+    redrawn = pen_digit_split(1, 2, stroke_augment=True)
+    assert torch.equal(redrawn.labels, plain.labels) and not torch.equal(redrawn.images, plain.images)
+    n = len(train_writers)
+    assert not torch.equal(redrawn.images[:n], redrawn.images[n:])  # each copy its own drawing
+
+    styled = pen_digit_split(1, 2, styles="slashed-0,g-9")
+    counts, before = torch.bincount(styled.labels, minlength=10), torch.bincount(plain.labels, minlength=10)
+    assert (counts[[0, 9]] > before[[0, 9]]).all()
+    assert torch.equal(counts[[1, 2, 3, 4, 5, 6, 7, 8]], before[[1, 2, 3, 4, 5, 6, 7, 8]])
