@@ -79,6 +79,7 @@ class PersonalControls(QObject):
         self._applied: Recognizer | None = None
         self._job: RebuildJob | None = None
         self.teach_dialog: QDialog | None = None
+        self._measure: tuple | None = None  # a teaching session to measure once the rebuild is done
         self.choose_export = lambda: QFileDialog.getSaveFileName(window, "Export my digits", "my-digits.jsonl",
                                                                  FILE_FILTER)[0]
         self.choose_import = lambda: QFileDialog.getOpenFileName(window, "Import digits", "", FILE_FILTER)[0]
@@ -267,6 +268,8 @@ class PersonalControls(QObject):
         job = self.state.follow_up()
         if job is not None:
             self._start(job)
+        elif self._measure is not None:
+            self._start_measuring()
         self._show_status()
 
     def _apply(self) -> None:
@@ -365,6 +368,10 @@ class PersonalControls(QObject):
         layout.addWidget(panel)
         dialog.destroyed.connect(self._teaching_closed)
         self.teach_dialog = dialog
+        dialog.adjustSize()
+        # Over the results column, so the paper stays free to write on.
+        panel_right = self._window.mapToGlobal(self._window.rect().topRight())
+        dialog.move(panel_right.x() - dialog.width() - 24, panel_right.y() + 90)
         dialog.show()
         self._tab.canvas.setFocus()
         return dialog
@@ -400,6 +407,14 @@ class PersonalControls(QObject):
         if base is None or panel is None:
             return
         panel.note.setText("Kept. Measuring how well your digits are read now…")
+        self._measure = (base, examples, earlier)
+        if not self.state.rebuilding:
+            self._start_measuring()
+
+    def _start_measuring(self) -> None:
+        """After the rebuild: both would build the same replay features at once, each on a core."""
+        base, examples, earlier = self._measure
+        self._measure = None
         worker = TaskWorker(lambda: evaluate(base, examples, earlier))
         worker.finished.connect(self._on_measured)
         worker.failed.connect(self._on_measure_failed)

@@ -20,6 +20,7 @@ from digitpad.personal.examples import Example, ExampleKind
 from digitpad.personal.exchange import FORMAT_NAME
 from digitpad.personal.session import PersonalState
 from digitpad.personal.store import Store
+from digitpad.personal.teach_panel import TeachPanel
 from trainer.sizes import PAPER_SIZE
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
@@ -241,3 +242,47 @@ def test_import_names_bad_lines_and_keeps_the_rest(qtbot, window, tmp_path):
     out = tmp_path / "mine.jsonl"
     assert window.personal.export_digits(out) == 2
     assert len(out.read_text(encoding="utf-8").splitlines()) == 3
+
+
+@pytest.mark.slow
+def test_stored_digits_personalize_the_next_session_and_a_new_base_model(qtbot, rec, settings, tmp_path):
+    from digitpad.recognizer import Recognizer
+
+    with Store(tmp_path / "my-digits.sqlite") as store:  # where this window's settings keep its digits
+        store.add_many([Example.of(SEVEN, 7), Example.of([[(200, 60), (200, 340)]], 1)], kind=ExampleKind.IMPORTED)
+    window = open_window(qtbot, rec, settings)
+    rebuilt(qtbot, window)  # at startup, without anything drawn
+    assert status_text(window) == "personalized with 2 of your digits"
+    other = Recognizer.load(rec.checkpoint.path, device="cpu")  # File > Open Model, or the Train tab's model
+    window.set_recognizer(other)
+    assert window.personal.active_recognizer() is other  # read with the new base at once
+    rebuilt(qtbot, window)
+    mine = window.personal.active_recognizer()
+    assert window.personal.state.base is other and mine is not other
+    assert mine.checkpoint.hparams["personalized"]["examples"] == 2
+
+
+@pytest.mark.slow
+def test_a_teaching_session_keeps_thirty_digits_and_shows_the_measured_change(qtbot, window, pendigits_path):
+    from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
+
+    _, heldout = split_by_writer(load_pendigits(pendigits_path))
+    by_digit = {d: [x for x in heldout if x.writer == 2 and x.label == d] for d in range(10)}
+    panel = window.personal.start_teaching().findChild(TeachPanel)
+    measured = []
+    window.personal.teachMeasured.connect(measured.append)
+    while panel.session.current is not None:
+        digit = panel.session.current
+        done = panel.session.progress[0]
+        draw_paper_strokes(qtbot, window.canvas, place_on_canvas(by_digit[digit][done % len(by_digit[digit])].strokes))
+        press(qtbot, window, Qt.Key.Key_Return)  # Enter on the paper answers the prompt while teaching
+        assert window.canvas.is_empty()  # the drawing was taken off the paper
+    stored = store_of(window).list()
+    assert len(stored) == 30 and {s.kind for s in stored} == {ExampleKind.TAUGHT}
+    assert sorted(s.label for s in stored) == sorted(panel.session.prompts)
+    qtbot.waitUntil(lambda: bool(measured), timeout=REBUILD_TIMEOUT_MS)
+    result = measured[0]
+    assert result.count == 30 and 0.0 <= result.before <= 1.0 and 0.0 <= result.after <= 1.0
+    assert panel.note.text() == result.summary()
+    rebuilt(qtbot, window)
+    assert status_text(window) == "personalized with 30 of your digits"
