@@ -117,6 +117,7 @@ class NetworkTab(QWidget):
         self.output_view = OutputView(self)
         self.output_view.digitClicked.connect(self._pick_digit)
         self.filters_caption = QLabel(self)
+        self.filters_caption.setWordWrap(True)
         self.filters_view = Mosaic(self)
         self.filters_view.tileClicked.connect(lambda i: self._select("filters", i))
         content = QWidget()
@@ -357,7 +358,7 @@ class NetworkWindow(QWidget):
 
     def __init__(self, view: NetworkTab, parent: QWidget) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("digitpad · Network")
+        self.setWindowTitle("Network")  # Qt adds " — digitpad"
         self._view: NetworkTab | None = view
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -85,7 +85,7 @@ class DigitPicker(QWidget):
             button = QToolButton(self)
             button.setText(str(digit))
             button.setCheckable(True)
-            button.setFixedSize(22, 24)
+            button.setFixedSize(20, 24)
             button.setToolTip(f"Why {digit}? Show the pixels that speak for or against {digit}")
             self._group.addButton(button, digit)
             row.addWidget(button)
