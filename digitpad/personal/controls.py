@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMenu, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMenu
 
 from digitpad import settings as prefs
 from digitpad.personal.examples import Example, ExampleKind
@@ -22,8 +22,7 @@ from digitpad.personal.exchange import ExchangeError, export_examples, import_ex
 from digitpad.personal.my_digits import FILE_FILTER, MyDigitsDialog
 from digitpad.personal.session import PersonalState, RebuildJob, learned_text
 from digitpad.personal.store import Store, StoreError
-from digitpad.personal.teach import TeachSession, evaluate
-from digitpad.personal.teach_panel import TeachPanel
+from digitpad.personal.teach_host import TeachingHost
 from digitpad.workers import TaskWorker, start_job
 
 if TYPE_CHECKING:
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 
 STORE_NAME = "my-digits.sqlite"
 REBUILD_THREAD = "digitpad-personalize"
-TEACH_THREAD = "digitpad-teach-measure"
 STATUS_MESSAGE_MS = 6000
 DIGIT_KEYS = {getattr(Qt.Key, f"Key_{d}"): d for d in range(10)}
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -78,8 +76,8 @@ class PersonalControls(QObject):
                                    use_mine=prefs.read(settings, prefs.USE_MY_HANDWRITING))
         self._applied: Recognizer | None = None
         self._job: RebuildJob | None = None
-        self.teach_dialog: QDialog | None = None
-        self._measure: tuple | None = None  # a teaching session to measure once the rebuild is done
+        self.teaching = TeachingHost(self, window, self._tab)
+        self.teaching.measured.connect(self.teachMeasured)
         self.choose_export = lambda: QFileDialog.getSaveFileName(window, "Export my digits", "my-digits.jsonl",
                                                                  FILE_FILTER)[0]
         self.choose_import = lambda: QFileDialog.getOpenFileName(window, "Import digits", "", FILE_FILTER)[0]
@@ -105,7 +103,7 @@ class PersonalControls(QObject):
         self.teach_action.setToolTip("Write each digit three times (about a minute); then see what it changed")
         self.menu.addSeparator()
         self.export_action = self.menu.addAction("&Export My Digits…", lambda: self.export_digits())
-        self.import_action = self.menu.addAction("&Import Digits…", lambda: self.import_digits())
+        self.import_action = self.menu.addAction("&Import My Digits…", lambda: self.import_digits())
         self.menu.addSeparator()
         self.learn_action = QAction("&Learn from My Corrections", w, checkable=True, checked=self.state.learning)
         self.learn_action.setToolTip("Keep the digits you correct or confirm (type 0-9 or Enter on the paper)")
@@ -151,8 +149,7 @@ class PersonalControls(QObject):
             if plain and event.key() in DIGIT_KEYS:
                 return self.correct(DIGIT_KEYS[event.key()])
             if plain and event.key() in ENTER_KEYS:
-                if self.teach_dialog is not None:
-                    self.teach_dialog.findChild(TeachPanel).submit()
+                if self.teaching.submit():
                     return True
                 return self.confirm()
         return super().eventFilter(obj, event)
@@ -268,8 +265,8 @@ class PersonalControls(QObject):
         job = self.state.follow_up()
         if job is not None:
             self._start(job)
-        elif self._measure is not None:
-            self._start_measuring()
+        else:
+            self.teaching.rebuild_done()
         self._show_status()
 
     def _apply(self) -> None:
@@ -291,6 +288,15 @@ class PersonalControls(QObject):
         self.status_label.setToolTip("Turn it off with Personal → Use My Handwriting" if self.state.use_mine
                                      else "Turn it on with Personal → Use My Handwriting")
         self.statusChanged.emit(text)
+
+    @Slot()
+    def start_teaching(self) -> QDialog | None:
+        """The guided session beside the window (see digitpad.personal.teach_host)."""
+        return self.teaching.start() if self.state.store is not None else None
+
+    @property
+    def teach_dialog(self) -> QDialog | None:
+        return self.teaching.dialog
 
     @Slot()
     def stored_changed(self) -> None:
@@ -346,92 +352,3 @@ class PersonalControls(QObject):
         if report.examples:
             self.stored_changed()
         return len(report.examples)
-
-    @Slot()
-    def start_teaching(self) -> QDialog | None:
-        """The guided session, beside the window: the user writes on the paper, Next (or Enter) takes it."""
-        if self.state.store is None:
-            return None
-        if self.teach_dialog is not None:
-            self.teach_dialog.raise_()
-            return self.teach_dialog
-        dialog = QDialog(self._window)
-        dialog.setWindowTitle("Teach me your handwriting")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        hint = QLabel("Write each digit asked for on the paper, then press Next (or Enter on the paper).", dialog)
-        hint.setWordWrap(True)
-        panel = TeachPanel(TeachSession(), self._take_strokes, dialog)
-        panel.finished.connect(self._taught)
-        panel.cancelled.connect(dialog.close)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(hint)
-        layout.addWidget(panel)
-        dialog.destroyed.connect(self._teaching_closed)
-        self.teach_dialog = dialog
-        dialog.adjustSize()
-        # Over the results column, so the paper stays free to write on.
-        panel_right = self._window.mapToGlobal(self._window.rect().topRight())
-        dialog.move(panel_right.x() - dialog.width() - 24, panel_right.y() + 90)
-        dialog.show()
-        self._tab.canvas.setFocus()
-        return dialog
-
-    @Slot()
-    def _teaching_closed(self) -> None:
-        self.teach_dialog = None
-
-    def _take_strokes(self) -> list:
-        """The drawing for the teaching prompt, taken off the paper (a picture is no answer)."""
-        canvas = self._tab.canvas
-        if canvas.is_drawing() or canvas.shown_image() is not None:
-            return []
-        strokes = [s.tolist() for s in canvas.strokes() if len(s)]
-        if strokes:
-            canvas.clear()
-        canvas.setFocus()
-        return strokes
-
-    @Slot(list)
-    def _taught(self, examples: list) -> None:
-        """Keep the taught digits, rebuild, and measure on a worker what teaching changed."""
-        earlier = self.state.store.examples()
-        base = self.state.base
-        model = base.name if base is not None else ""
-        try:
-            self.state.store.add_many(examples, kind=ExampleKind.TAUGHT, model=model)
-        except StoreError as exc:
-            self._window.show_error("Could not keep your digits", str(exc))
-            return
-        self.stored_changed()
-        panel = self.teach_dialog.findChild(TeachPanel) if self.teach_dialog is not None else None
-        if base is None or panel is None:
-            return
-        panel.note.setText("Kept. Measuring how well your digits are read now…")
-        self._measure = (base, examples, earlier)
-        if not self.state.rebuilding:
-            self._start_measuring()
-
-    def _start_measuring(self) -> None:
-        """After the rebuild: both would build the same replay features at once, each on a core."""
-        base, examples, earlier = self._measure
-        self._measure = None
-        worker = TaskWorker(lambda: evaluate(base, examples, earlier))
-        worker.finished.connect(self._on_measured)
-        worker.failed.connect(self._on_measure_failed)
-        start_job(worker, TEACH_THREAD)
-
-    @Slot(object)
-    def _on_measured(self, result) -> None:
-        self._teach_note(result.summary())
-        self.teachMeasured.emit(result)
-
-    @Slot(str)
-    def _on_measure_failed(self, message: str) -> None:
-        self._teach_note(f"Your digits are kept, but measuring failed: {message}")
-
-    def _teach_note(self, text: str) -> None:
-        panel = self.teach_dialog.findChild(TeachPanel) if self.teach_dialog is not None else None
-        if panel is not None:
-            panel.note.setWordWrap(True)
-            panel.note.setText(text)
-        self._window.statusBar().showMessage(text, STATUS_MESSAGE_MS)
