@@ -286,3 +286,46 @@ def test_a_teaching_session_keeps_thirty_digits_and_shows_the_measured_change(qt
     assert panel.note.text() == result.summary()
     rebuilt(qtbot, window)
     assert status_text(window) == "personalized with 30 of your digits"
+
+
+@pytest.mark.slow
+def test_correcting_a_number_keeps_only_the_selected_digit(qtbot, rec, settings, pendigits_path):
+    from digitpad.numbers.compose import compose_number
+    from trainer.pendigits import load_pendigits, split_by_writer
+
+    _, heldout = split_by_writer(load_pendigits(pendigits_path))
+    digits = [next(d for d in heldout if d.writer == 2 and d.label == label) for label in (2, 6)]
+    number = compose_number(digits, np.random.default_rng(2), height=0.4 * PAPER_SIZE)
+    window = open_window(qtbot, rec, settings, size=(1400, 640))  # a wide paper
+    draw_paper_strokes(qtbot, window.canvas, number.strokes)
+    tab = window.draw_tab
+    qtbot.waitUntil(lambda: not tab.is_busy() and tab.reading() is not None, timeout=15_000)
+    reading = tab.reading()
+    assert reading.text == "26"
+    strip = tab.number_strip
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.tile_rect(1).center().toPoint())
+    assert window.personal.bar.question.text() == "Not a 6? Tell me:"
+    press(qtbot, window, Qt.Key.Key_Return)
+    stored = store_of(window).list()
+    drawn = window.canvas.strokes()
+    assert [(s.label, s.kind) for s in stored] == [(6, ExampleKind.CONFIRMATION)]
+    kept = [np.asarray(s) for s in stored[0].example.strokes]
+    assert len(kept) == len(reading.groups[1])
+    assert all(np.allclose(k, drawn[i]) for k, i in zip(kept, reading.groups[1], strict=True))
+    rebuilt(qtbot, window)
+
+
+def test_opening_a_model_says_what_its_file_had_dropped(qtbot, window, tmp_path):
+    import torch
+
+    from trainer.checkpoint import make_checkpoint, save_checkpoint
+    from trainer.models import create_model
+
+    torch.manual_seed(0)
+    ckpt = make_checkpoint(create_model("cnn"), "cnn", {}, hparams={"seed": -3})
+    path = save_checkpoint(ckpt, tmp_path / "odd-seed.pt")
+    notices = []
+    window.noticeShown.connect(notices.append)
+    window.open_model(path)
+    qtbot.waitUntil(lambda: bool(notices), timeout=15_000)
+    assert "the training seed -3 was ignored" in notices[0]
