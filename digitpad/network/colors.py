@@ -59,8 +59,9 @@ def heat_overlay(image: np.ndarray, saliency: np.ndarray) -> np.ndarray:
     return (paper * (1 - alpha) + heat * alpha).astype(np.uint8)
 
 
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """(H, W, 3) uint8 -> a QImage that owns its pixels."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+def to_qimage(pixels: np.ndarray, *, alpha: bool = False) -> QImage:
+    """(H, W, 3) uint8 RGB (or (H, W, 4) RGBA with `alpha`) -> a QImage that owns its pixels."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    h, w, channels = pixels.shape
+    fmt = QImage.Format.Format_RGBA8888 if alpha else QImage.Format.Format_RGB888
+    return QImage(pixels.data, w, h, channels * w, fmt).copy()
