@@ -101,3 +101,22 @@ def test_for_a_centred_one_most_saliency_lies_on_the_ink(method):
     ink = x.prediction.image > 0.1
     assert strength[ink].sum() / strength.sum() > 0.5
     assert x.saliency()[ink].sum() > 0                               # the ink speaks for the 1, on the whole
+
+
+@pytest.mark.slow
+def test_blanking_the_top_saliency_pixels_drops_the_answer_faster_than_random_ones(mnist_dir):
+    from trainer.data import load_mnist
+
+    rec = load_app_recognizer()
+    images = load_mnist(mnist_dir, download=False, test_subset=100, seed=0).test.images.numpy() / np.float32(255)
+    digits = rec.predict_batch(images).argmax(axis=1)
+    maps = np.stack([rec.explain_mnist_image(img).saliency(int(d)) for img, d in zip(images, digits, strict=True)])
+    rng = np.random.default_rng(0)
+    orders = {"saliency": np.argsort(-maps.reshape(len(images), -1), axis=1),
+              "random": np.argsort(rng.random((len(images), 784)), axis=1)}
+    left = {}
+    for name, order in orders.items():
+        blanked = images.reshape(len(images), -1).copy()
+        np.put_along_axis(blanked, order[:, :60], 0.0, axis=1)
+        left[name] = rec.predict_batch(blanked.reshape(images.shape))[np.arange(len(images)), digits].mean()
+    assert left["saliency"] < left["random"] - 0.3
