@@ -103,7 +103,6 @@ def test_for_a_centred_one_most_saliency_lies_on_the_ink(method):
     assert x.saliency()[ink].sum() > 0                               # the ink speaks for the 1, on the whole
 
 
-@pytest.mark.slow
 def test_blanking_the_top_saliency_pixels_drops_the_answer_faster_than_random_ones(mnist_dir):
     from trainer.data import load_mnist
 
