@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 TEACH_THREAD = "digitpad-teach-measure"
 STATUS_MESSAGE_MS = 6000
+DIALOG_WIDTH = 360  # px: the title "Teach me your handwriting" unelided
 
 
 class TeachingHost(QObject):
@@ -69,10 +70,11 @@ class TeachingHost(QObject):
         layout.addWidget(panel)
         dialog.destroyed.connect(self._closed)
         self.dialog = dialog
+        dialog.setMinimumWidth(DIALOG_WIDTH)
         dialog.adjustSize()
-        # Over the results column, so the paper stays free to write on.
-        panel_right = self._window.mapToGlobal(self._window.rect().topRight())
-        dialog.move(panel_right.x() - dialog.width() - 24, panel_right.y() + 90)
+        # Over the model's-eye view: the paper stays free to write on, the reading and the chart in sight.
+        corner = self._window.mapToGlobal(self._window.rect().bottomRight())
+        dialog.move(corner.x() - dialog.width() - 24, corner.y() - dialog.height() - 60)
         dialog.show()
         self._tab.canvas.setFocus()
         return dialog
