@@ -166,6 +166,9 @@ class PersonalControls(QObject):
         return prediction is not None and self._tell(prediction.digit, ExampleKind.CONFIRMATION)
 
     def _tell(self, label: int, kind: ExampleKind | None) -> bool:
+        if self._tab.canvas.shown_image() is not None:
+            self._feedback("Only drawings are learned from, not pictures")
+            return True
         strokes = self._told_strokes()
         if strokes is None:
             return False

@@ -329,3 +329,17 @@ def test_opening_a_model_says_what_its_file_had_dropped(qtbot, window, tmp_path)
     window.open_model(path)
     qtbot.waitUntil(lambda: bool(notices), timeout=15_000)
     assert "the training seed -3 was ignored" in notices[0]
+
+
+def test_a_picture_on_the_paper_is_never_stored(qtbot, window, tmp_path):
+    from PIL import Image, ImageDraw
+
+    path = tmp_path / "seven.png"
+    img = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(img).line([(60, 40), (150, 40), (90, 170)], fill=0, width=14)
+    img.save(path)
+    assert window.open_image(path)
+    qtbot.waitUntil(lambda: window.prediction is not None and not window.draw_tab.is_busy(), timeout=10_000)
+    press(qtbot, window, Qt.Key.Key_4)
+    assert store_of(window).count() == 0
+    assert window.personal.bar.feedback() == "Only drawings are learned from, not pictures"
