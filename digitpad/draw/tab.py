@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QSlider,
     QToolButton,
@@ -56,6 +57,19 @@ def verdict(probabilities: np.ndarray, digit: int) -> tuple[str, str, bool]:
         return f"Not sure: {first} or {second}?", f"{first}: {percent(p1)}   ·   {second}: {percent(p2)}", True
     detail = f"next best: {second} ({percent(p2)})" if p2 >= 0.005 else "no other digit comes close"
     return f"{percent(p1)} sure", detail, False
+
+
+def _scrolled_column(panel: QWidget) -> QScrollArea:
+    """The results column scrolls on a short screen (800 x 600) instead of setting the window's height."""
+    scroll = QScrollArea(panel.parentWidget())
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.viewport().setAutoFillBackground(False)
+    panel.setAutoFillBackground(False)
+    scroll.setFixedWidth(PANEL_WIDTH + scroll.verticalScrollBar().sizeHint().width())
+    return scroll
 
 
 def qimage_to_rgba(image: QImage) -> np.ndarray:
@@ -195,7 +209,7 @@ class DrawTab(QWidget):
         outer.setContentsMargins(10, 10, 10, 10)
         outer.setSpacing(14)
         outer.addLayout(left, 1)
-        outer.addWidget(panel)
+        outer.addWidget(_scrolled_column(panel))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def _connect(self) -> None:
