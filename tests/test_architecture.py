@@ -21,10 +21,10 @@ QT_FREE = (
     "digitpad/train/session.py",
     "digitpad/numbers",
     "digitpad/personal/store.py",
-    "digitpad/personal/exchange.py",
     "digitpad/personal/adapt.py",
-    "digitpad/personal/examples.py",
     "digitpad/personal/teach.py",
+    "digitpad/personal/session.py",
+    "digitpad/inspect",
 )
 
 

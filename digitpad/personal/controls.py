@@ -17,13 +17,13 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMenu
 
 from digitpad import settings as prefs
-from digitpad.personal.examples import Example, ExampleKind
-from digitpad.personal.exchange import ExchangeError, export_examples, import_examples
 from digitpad.personal.my_digits import FILE_FILTER, MyDigitsDialog
 from digitpad.personal.session import PersonalState, RebuildJob, learned_text
 from digitpad.personal.store import Store, StoreError
 from digitpad.personal.teach_host import TeachingHost
 from digitpad.workers import TaskWorker, start_job
+from trainer.personal_examples import Example, ExampleKind
+from trainer.personal_file import ExchangeError, export_examples, import_examples
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings

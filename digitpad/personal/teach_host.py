@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout
 
-from digitpad.personal.examples import ExampleKind
 from digitpad.personal.store import StoreError
 from digitpad.personal.teach import TeachSession, evaluate
 from digitpad.personal.teach_panel import TeachPanel
 from digitpad.workers import TaskWorker, start_job
+from trainer.personal_examples import ExampleKind
 
 if TYPE_CHECKING:
     from digitpad.app import MainWindow

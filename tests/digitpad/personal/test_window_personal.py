@@ -16,11 +16,11 @@ from PySide6.QtCore import QPoint, Qt
 from ui_helpers import draw_paper_strokes, load_app_recognizer, open_window, settled_prediction, temp_settings
 
 from digitpad import settings as prefs
-from digitpad.personal.examples import Example, ExampleKind
-from digitpad.personal.exchange import FORMAT_NAME
 from digitpad.personal.session import PersonalState
 from digitpad.personal.store import Store
 from digitpad.personal.teach_panel import TeachPanel
+from trainer.personal_examples import Example, ExampleKind
+from trainer.personal_file import FORMAT_NAME
 from trainer.sizes import PAPER_SIZE
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
