@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/screenshots.py --out /tmp/shots # somewhere else (trial runs)
 
 The scenario: the Draw tab reads a pen digit (writer 1's first "3" of ../shared/pendigits, replayed
-as mouse strokes); the Train tab trains two short cnn runs (6,000 and 20,000 images, 500 test images, 2 epochs; the second shot mid-run),
+as mouse strokes), then "2026" written with that writer's digits (also at 800x600); the Train tab trains two short cnn runs (6,000 and 20,000 images, 500 test images, 2 epochs; the second shot mid-run),
 then two more (4 runs), at the app's default size (1060x720) and at 800x600, and once in a dark
 palette. The window shows neutral paths: HOME is a temporary folder whose ~/data/mnist links to
 the real MNIST folder, and the Data dir field says ~/data/mnist.
@@ -106,9 +106,28 @@ def draw_pen_digit(window, pendigits: Path) -> None:
 
     train, _heldout = split_by_writer(load_pendigits(pendigits))  # never the test file, only training writers
     digit = next(d for d in train if d.label == 3)
-    paper = window.canvas.paper_rect()
-    placed = place_on_canvas(digit.strokes, canvas_size=int(paper.width()), height_frac=0.6)
-    replay(window.canvas, [s + [paper.left(), paper.top()] for s in placed])
+    paper, sheet = window.canvas.paper_rect(), window.canvas.sheet_rect()
+    placed = place_on_canvas(digit.strokes, canvas_size=int(paper.height()), height_frac=0.6)
+    centre = sheet.center().x() - paper.height() / 2  # in the middle of the (wider) sheet
+    replay(window.canvas, [s + [centre, paper.top()] for s in placed])
+    wait_for(window.predictionChanged, 20)
+
+
+def draw_number(window, pendigits: Path, text: str = "2026") -> None:
+    """`text` written by one training writer, laid out as a person writes a number."""
+    import numpy as np
+    from long_session import replay
+
+    from digitpad.numbers.compose import compose_number
+    from trainer.pendigits import load_pendigits, split_by_writer
+
+    train, _heldout = split_by_writer(load_pendigits(pendigits))
+    writer = [d for d in train if d.writer == train[0].writer]
+    digits = [next(d for d in writer if d.label == int(c)) for c in text]
+    number = compose_number(digits, np.random.default_rng(1), height=120.0)
+    shift = np.array([20.0, 0.0])  # away from the paper's left edge
+    canvas = window.canvas
+    replay(canvas, [np.array([[p.x(), p.y()] for p in (canvas.from_paper(*(q + shift)) for q in s)]) for s in number.strokes])
     wait_for(window.predictionChanged, 20)
 
 
@@ -197,6 +216,12 @@ def scenario(args) -> int:
     wait(1.0)
     draw_pen_digit(window, args.pendigits)
     shoot(window, args.out, "draw.png")
+    window.canvas.clear()
+    draw_number(window, args.pendigits)
+    shoot(window, args.out, "draw-number.png")
+    window.resize(*SMALL)
+    shoot(window, args.out, "draw-800x600.png")
+    window.resize(*SIZE)
 
     window.tabs.setCurrentIndex(TAB_TRAIN)
     wait_for(window.train_tab.warmedUp, 120)

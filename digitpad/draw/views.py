@@ -221,21 +221,15 @@ class PixelView(QWidget):
         super().__init__(parent)
         self._image: QImage | None = None
         self._values: np.ndarray | None = None
-        sp = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        sp.setHeightForWidth(True)
-        self.setSizePolicy(sp)
+        # No height-for-width: the grid is a centred square anyway, and a height-for-width child
+        # makes the scrolling results column ask for its preferred height instead of fitting the window.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setMinimumSize(IMAGE_SIZE * MIN_CELL, IMAGE_SIZE * MIN_CELL)
         self.setToolTip("The 28×28 picture the model actually saw")
         self.setAccessibleName("What the model sees")
 
     def sizeHint(self) -> QSize:
         return QSize(IMAGE_SIZE * 8, IMAGE_SIZE * 8)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return width
 
     def set_image(self, image: np.ndarray | None) -> None:
         """Show a (28, 28) float image in [0, 1] with ink = 1 (None clears it)."""
