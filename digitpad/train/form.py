@@ -246,6 +246,8 @@ class TrainForm(QWidget):
                 form.addRow(self.arch_description)
             if name == "test_subset":
                 form.addRow("Data dir", self._build_data_dir_row())
+            if name == "pen_digits":
+                form.addRow("", self._build_personal_check())
 
     def _special_editor(self, name: str, defaults: TrainConfig) -> QWidget | None:
         """The fields whose widget knows more than the field's metadata (models, devices, data sets)."""
@@ -268,6 +270,23 @@ class TrainForm(QWidget):
             _disable_item(combo, combo.findData("cuda"), _cuda_unavailable_reason())
             return combo
         return None
+
+    def _build_personal_check(self) -> QCheckBox:
+        # shown once the window has personal digits (set_personal_count): they train with the run
+        self.personal_check = QCheckBox("+ my digits")
+        self.personal_check.setToolTip("Train with your own digits too (Personal → My Digits), rendered like pen digits")
+        self.personal_check.setVisible(False)
+        return self.personal_check
+
+    def set_personal_count(self, count: int) -> None:
+        """How many personal digits the window holds: the "+ my digits" choice appears when there are some."""
+        self.personal_check.setText(f"+ my digits ({count})")
+        self.personal_check.setVisible(count > 0)
+        if count == 0:
+            self.personal_check.setChecked(False)
+
+    def wants_personal(self) -> bool:
+        return not self.personal_check.isHidden() and self.personal_check.isChecked()
 
     def _build_data_dir_row(self) -> QHBoxLayout:
         self.data_dir_edit = QLineEdit(prefs.read(self.settings, prefs.TRAIN_DATA_DIR) or _default_data_dir())

@@ -7,7 +7,10 @@ Training runs in `digitpad.train.worker.TrainWorker` on its own thread through `
 
 from __future__ import annotations
 
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
@@ -31,7 +34,8 @@ from digitpad.train.runs_panel import RunsPanel
 from digitpad.train.session import Run, RunResult, RunStatus, Session, finished_text
 from digitpad.train.worker import RunOutcome, TrainWorker, warm_up
 from digitpad.workers import running_threads, start_job
-from trainer.train import BatchEvent, EpochEvent, StartEvent, TrainConfig
+from trainer.config import TrainConfig
+from trainer.events import BatchEvent, EpochEvent, StartEvent
 
 FORM_MIN_WIDTH, FORM_MAX_WIDTH = 250, 340  # pixels of the settings column
 SHUTDOWN_WAIT_MS = 10_000  # how long closing the app waits for a cancelled run to stop
@@ -71,6 +75,8 @@ class TrainTab(QWidget):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings("digitpad", "digitpad")
         self.session = Session()
+        self._personal_count: Callable[[], int] | None = None
+        self._personal_export: Callable[[Path], int] | None = None
         self._warm_up_started = False
         self._build()
         self._wire()
@@ -207,6 +213,7 @@ class TrainTab(QWidget):
             self.show_error(str(exc))
             return
         self.form.remember()
+        config = self._with_personal_digits(config)
         run = self.session.start(config)
         log_path, tb_dir = self._log_paths(run)
         worker = TrainWorker(config, self.session.control, log_path=log_path, tensorboard_dir=tb_dir)
@@ -222,6 +229,23 @@ class TrainTab(QWidget):
         self._update_buttons()
         self.activityChanged.emit(f"Training {run.name}…")
         self.runStarted.emit(run.id)
+
+    def set_personal_source(self, count: Callable[[], int], export: Callable[[Path], int]) -> None:
+        """Where the window's personal digits come from: offered as "+ my digits" in the form."""
+        self._personal_count, self._personal_export = count, export
+        self.refresh_personal_count()
+
+    def refresh_personal_count(self) -> None:
+        if self._personal_count is not None:
+            self.form.set_personal_count(self._personal_count())
+
+    def _with_personal_digits(self, config: TrainConfig) -> TrainConfig:
+        """With "+ my digits", the run reads a fresh export of them (the trainer knows no database)."""
+        if not self.form.wants_personal() or self._personal_export is None:
+            return config
+        path = Path(tempfile.mkdtemp(prefix="digitpad-run-")) / "my-digits.jsonl"
+        self._personal_export(path)
+        return replace(config, personal=str(path))
 
     def _log_paths(self, run: Run) -> tuple[Path | None, Path | None]:
         text = self.form.log_dir()
@@ -392,6 +416,7 @@ class TrainTab(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self.refresh_personal_count()  # digits taught or corrected since the tab was last shown
         if not self.data.requested:
             self.load_samples()  # the data viewer fills in the first time the tab is shown
         self.warm_up()

@@ -479,3 +479,32 @@ def test_missing_data_offers_a_download_when_online(qtbot, tab, tmp_path, monkey
     assert loaded.args[0] == 0 and not tab.data_panel.isHidden()
     qtbot.waitUntil(lambda: not tab.data_panel.download_button.isHidden(), timeout=10_000)
     assert tab.results.currentIndex() == 0  # the panel sits on the Data samples page
+
+
+def test_my_digits_are_offered_once_there_are_some_and_train_with_the_run(tab, qtbot, mnist_dir):
+    from digitpad.train.session import RunStatus
+    from trainer.personal_examples import Example
+    from trainer.personal_file import export_examples
+
+    seven = [[(100.0, 100.0), (300.0, 100.0), (180.0, 340.0)]]
+    mine = [Example.of(seven, 7)] * 3
+    exported = []
+
+    def export(path) -> int:
+        exported.append(path)
+        return export_examples(path, mine)
+
+    count = {"n": 0}
+    tab.set_personal_source(lambda: count["n"], export)
+    assert tab.form.personal_check.isHidden()  # nothing to offer yet
+    count["n"] = 3
+    tab.refresh_personal_count()
+    assert not tab.form.personal_check.isHidden() and "3" in tab.form.personal_check.text()
+    fill_form(tab, mnist_dir, arch="fnn", subset=200)
+    tab.form.personal_check.setChecked(True)
+    tab.start()
+    qtbot.waitUntil(lambda: not tab.is_running, timeout=RUN_TIMEOUT_MS)
+    run = tab.runs[-1]
+    assert run.status is RunStatus.DONE, tab.message()
+    assert run.config.personal == str(exported[0])
+    assert run.outcome.result.n_train == 200 + 3 * run.config.personal_copies
