@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 SHOWN_KINDS = ("conv", "pool", "dense")   # BatchNorm and ReLU steps are left out of the view (not of x.layers)
 LEFT_WIDTH = 250                          # the input/saliency column, logical px
 SALIENCY_PX = 224                         # 28 x 8
-ENLARGED_PX = 150
+ENLARGED_PX = 128                         # (the column fits a 800 x 600 window)
 WINDOW_SIZE = QSize(900, 640)             # the view in a window of its own
 IDLE_TEXT = "Draw a digit on the Draw tab (Ctrl+1): this tab shows what each layer of the model makes of it."
 
