@@ -255,6 +255,7 @@ class MainWindow(QMainWindow):
             return
         tab.useModelRequested.connect(lambda rec: self.set_recognizer(rec, name=tab.model_name(rec)))
         tab.activityChanged.connect(self._show_run_activity)
+        tab.set_personal_source(self.personal.state.count, self.personal.export_digits)
         self.train_tab = tab
         self._replace_train_widget(tab)  # the tab fits the window itself: its form scrolls, its panes shrink
 
