@@ -280,7 +280,7 @@ def test_dropping_a_model_file_opens_it(qtbot, any_window, any_rec, tmp_path):
 
 def test_the_train_tab_can_hand_over_a_model(qtbot, any_window, any_rec):
     window, recognizer = any_window, any_rec
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Draw", "Train"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Draw", "Train", "Network"]
     assert window.tabs.widget(1).isAncestorOf(window.train_tab)
     from digitpad.recognizer import Recognizer
 
