@@ -10,8 +10,16 @@ writers never read), one core:
    forward, backward, AdamW step, channels_last as trainer.train does on the CPU.
 Then how the pen digits' preparation compares with the training it feeds.
 
+With --finetune, instead: short fine-tunes of the bundled model (1 epoch, AdamW lr 3e-4, 10,000 MNIST
+training images + 2 render copies of the training writers' pen digits, --augment), one per VARIANT:SEED
+(base = no new option, aug = --stroke-augment, aug+STYLES = also --styles STYLES), each scored on the
+MNIST test set, on the held-out writers placed as benchmarks/recognition.py places them (seed 0), and on
+the held-out writers' digits redrawn in each style by trainer.styles (synthetic: the same synthesizers
+made the training styles). About 70-80 s a variant on one core of this machine.
+
     .venv/bin/python benchmarks/stroke_augment.py             # 2000 digits, 30 training steps
     .venv/bin/python benchmarks/stroke_augment.py --digits 500 --steps 10
+    .venv/bin/python benchmarks/stroke_augment.py --finetune base:1 aug:1 aug+all:1
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=128, help="training batch size (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for the training steps (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    p.add_argument("--finetune", nargs="+", metavar="VARIANT:SEED", help="fine-tune comparisons instead (see above)")
+    p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "mnist", help="MNIST (default: %(default)s)")
     return p.parse_args(argv)
 
 
@@ -75,9 +85,67 @@ def training_rate(batch_size: int, steps: int, seed: int) -> float:
     return steps * batch_size / seconds
 
 
+def finetune_options(variant: str) -> dict:
+    """TrainConfig options of a VARIANT: base, aug, aug+STYLES."""
+    if variant == "base":
+        return {}
+    head, _, styles = variant.partition("+")
+    if head != "aug":
+        raise SystemExit(f"unknown variant {variant!r}: base, aug or aug+STYLES")
+    return {"stroke_augment": True, "styles": styles or "none"}
+
+
+def finetune(args: argparse.Namespace) -> int:
+    """Short fine-tunes of the bundled model, one per VARIANT:SEED, scored on MNIST, held-out and styled pen digits."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from recognition import heldout_drawings
+
+    from digitpad.recognizer import Recognizer, bundled_model_path
+    from trainer.checkpoint import load_model
+    from trainer.data import load_mnist
+    from trainer.pendigits import random_placement
+    from trainer.train import TrainConfig, train
+
+    drawings = [(d.label, d.strokes) for d in heldout_drawings(args.pendigits, 0, 0)]
+    _, heldout = split_by_writer(load_pendigits(args.pendigits))
+    styled: dict[str, list] = {}
+    for name, style in STYLES.items():
+        rng = np.random.default_rng(10)
+        made = [style.make(d.strokes, rng) for d in heldout if d.label == style.label]
+        styled[name] = [(style.label, random_placement(m, rng)) for m in made if m is not None]
+
+    def accuracy(rec, items) -> str:
+        return f"{np.mean([rec.predict_strokes(s).digit == k for k, s in items]):.2%}" if items else "-"
+
+    print(f"{'variant':<18} {'seed':>4} {'train':>6} {'s':>5} {'MNIST':>7} {'pen':>7}  "
+          + " ".join(f"{n:>9}" for n in STYLES))
+    print(f"{'(held-out digits)':<18} {'':>4} {'':>6} {'':>5} {10000:>7} {len(drawings):>7}  "
+          + " ".join(f"{len(v):>9}" for v in styled.values()))
+    bundled = Recognizer.load(device="cpu")
+    print(f"{'bundled':<18} {'':>4} {'':>6} {'':>5} {'':>7} {accuracy(bundled, drawings):>7}  "
+          + " ".join(f"{accuracy(bundled, v):>9}" for v in styled.values()), flush=True)
+    for spec in args.finetune:
+        variant, _, seed_text = spec.partition(":")
+        seed = int(seed_text or 1)
+        model, ckpt = load_model(bundled_model_path(), device="cpu")
+        config = TrainConfig(arch=ckpt.arch, model_args=dict(ckpt.model_args), optimizer="adamw", lr=3e-4,
+                             weight_decay=0.01, epochs=1, seed=seed, augment=True, pen_digits=True, pen_copies=2,
+                             device="cpu", **finetune_options(variant))
+        data = load_mnist(args.data_dir, subset=10000, seed=seed)
+        start = time.perf_counter()
+        result = train(config, data=data, model=model)  # pen digits rendered in here, so timed too
+        seconds = time.perf_counter() - start
+        rec = Recognizer.from_checkpoint(result.to_checkpoint(), device="cpu")
+        print(f"{variant:<18} {seed:>4} {result.n_train:>6} {seconds:>5.0f} {result.evaluation.accuracy:>7.2%} "
+              f"{accuracy(rec, drawings):>7}  " + " ".join(f"{accuracy(rec, v):>9}" for v in styled.values()), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.finetune:
+        return finetune(args)
     train, _heldout = split_by_writer(load_pendigits(args.pendigits))
     rng = np.random.default_rng(args.seed)
     digits = [train[i] for i in sorted(rng.choice(len(train), min(args.digits, len(train)), replace=False))]
