@@ -22,21 +22,18 @@ import socket
 import sys
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, QSocketNotifier, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QTabWidget,
-    QToolButton,
     QWidget,
 )
 
@@ -49,6 +46,7 @@ from digitpad.draw.tab import DrawTab
 from digitpad.draw.views import app_icon
 from digitpad.network.tab import NetworkTab
 from digitpad.personal.controls import PersonalControls, default_store_path
+from digitpad.window_chrome import make_actions, make_menus, make_status_bar
 
 if TYPE_CHECKING:
     from digitpad.recognizer import Prediction, Recognizer
@@ -61,7 +59,7 @@ STATUS_MESSAGE_MS = 6000        # how long transient status-bar messages stay
 FIRST_PAINT_FALLBACK_MS = 300   # start loading the model after the first paint, or after this at worst
 IMAGE_FILTER = "Images ({})".format(" ".join(f"*{s}" for s in image_suffixes()))
 MODEL_FILTER = "digitpad models (*.pt *.pth)"
-TAB_DRAW, TAB_TRAIN = 0, 1
+TAB_DRAW, TAB_TRAIN, TAB_NETWORK = 0, 1, 2
 QUIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -138,47 +136,6 @@ def _quit_question(parent: QWidget) -> tuple[QMessageBox, QPushButton]:
     return box, stop
 
 
-def _action(parent: QObject, text: str, tip: str = "", shortcut: QKeySequence | None = None) -> QAction:
-    action = QAction(text, parent)
-    action.setToolTip(tip)
-    if shortcut is not None:
-        action.setShortcut(shortcut)
-    return action
-
-
-class RecentModels(QObject):
-    """File > Recent Models: model files opened before, remembered in the settings (never the bundled one)."""
-
-    def __init__(self, store: QSettings, menu: QMenu, open_model: Callable[[Path], object]) -> None:
-        super().__init__(menu)
-        self._store, self._menu, self._open = store, menu, open_model
-        menu.aboutToShow.connect(self.fill)
-        self.fill()
-
-    def paths(self) -> list[Path]:
-        """Newest first, those that still exist."""
-        return [Path(p) for p in prefs.read(self._store, prefs.RECENT_MODELS) if Path(p).is_file()]
-
-    def add(self, path: Path | None) -> None:
-        """Remember a model file just loaded (a model trained in this session has none)."""
-        from digitpad.recognizer import bundled_model_path  # torch is in: a model just loaded
-
-        if path is None or path.resolve() == bundled_model_path().resolve():
-            return
-        known = [str(p) for p in self.paths() if p.resolve() != path.resolve()]
-        prefs.write(self._store, prefs.RECENT_MODELS, (str(path.resolve()), *known))
-        self.fill()
-
-    @Slot()
-    def fill(self) -> None:
-        self._menu.clear()
-        for path in self.paths():
-            action = self._menu.addAction(path.name)
-            action.setToolTip(str(path))
-            action.triggered.connect(lambda _checked=False, p=path: self._open(p))
-        self._menu.setEnabled(bool(self._menu.actions()))
-
-
 class MainWindow(QMainWindow):
     """The digitpad window. `recognizer` may be None: the window then waits for `load_model`."""
 
@@ -223,9 +180,9 @@ class MainWindow(QMainWindow):
         self.tabs.setTabToolTip(TAB_TRAIN, "Train or retrain a model on MNIST (Ctrl+2)")
         self.network_tab = NetworkTab.add_to(self.tabs, self._worker, self.draw_tab)
         self.setCentralWidget(self.tabs)
-        self._make_actions()
-        self._make_menus()
-        self._make_status_bar()
+        make_actions(self)
+        make_menus(self)
+        make_status_bar(self)
         # The user's digits; a window given its own settings (tests) keeps them beside those and warms nothing up.
         self.personal = PersonalControls(self, self._settings, Path(personal_store) if personal_store else
                                          default_store_path(settings), prewarm=settings is None)
@@ -277,64 +234,6 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
 
-    def _make_actions(self) -> None:
-        self.open_image_action = _action(self, "Open &Image…", "Read the digit in a picture file (Ctrl+O; or drop it "
-                                              "on the paper)", QKeySequence(QKeySequence.StandardKey.Open))
-        self.open_model_action = _action(self, "Open &Model…", "Use another trained model, a .pt checkpoint (or drop "
-                                              "it on the window)", QKeySequence("Ctrl+Shift+O"))
-        self.bundled_model_action = _action(self, "Use the &Bundled Model", "Go back to the model that comes with "
-                                                 "digitpad (assets/digitnet.pt)")
-        self.paste_action = _action(self, "&Paste Image", "Read the digit in the picture on the clipboard (Ctrl+V)",
-                                         QKeySequence(QKeySequence.StandardKey.Paste))
-        self.quit_action = _action(self, "&Quit", shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.draw_view_action = _action(self, "&Draw", shortcut=QKeySequence("Ctrl+1"))
-        self.train_view_action = _action(self, "&Train", shortcut=QKeySequence("Ctrl+2"))
-        self.about_action = _action(self, "&About digitpad")
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_qt_action = _action(self, "About &Qt")
-        self.about_qt_action.setMenuRole(QAction.MenuRole.AboutQtRole)
-        self.draw_tab.open_image_button.setDefaultAction(self.open_image_action)
-        self.draw_tab.open_image_button.setText("Open Image…")
-
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.open_image_action, self.open_model_action])
-        self.recent_menu = file_menu.addMenu("&Recent Models")
-        self._recent = RecentModels(self._settings, self.recent_menu, self.open_model)
-        file_menu.addAction(self.bundled_model_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.draw_tab.undo_action, self.draw_tab.redo_action])
-        edit_menu.addSeparator()
-        edit_menu.addActions([self.draw_tab.clear_action, self.draw_tab.copy_action, self.paste_action])
-        view_menu = bar.addMenu("&View")
-        view_menu.addActions([self.draw_view_action, self.train_view_action])
-        help_menu = bar.addMenu("&Help")
-        help_menu.addActions([self.about_action, self.about_qt_action])
-        for menu in (file_menu, self.recent_menu, edit_menu, view_menu, help_menu):
-            menu.setToolTipsVisible(True)
-
-    def _make_status_bar(self) -> None:
-        status = self.statusBar()
-        self._busy = QProgressBar(self)
-        self._busy.setRange(0, 0)
-        self._busy.setMaximumSize(90, 12)
-        self._busy.setTextVisible(False)
-        self._busy.hide()
-        self.model_label = QLabel("Loading model…", self)
-        self.model_label.setContentsMargins(6, 0, 6, 0)
-        self.run_indicator = QToolButton(self)
-        self.run_indicator.setAutoRaise(True)
-        self.run_indicator.setToolTip("A training run is going: show the Train tab (Ctrl+2)")
-        self.run_indicator.clicked.connect(lambda: self.tabs.setCurrentIndex(TAB_TRAIN))
-        self.run_indicator.hide()
-        status.addPermanentWidget(self.run_indicator)
-        status.addPermanentWidget(self._busy)
-        status.addPermanentWidget(self.model_label)
-
     def _connect(self) -> None:
         self.open_image_action.triggered.connect(self.open_image_dialog)
         self.open_model_action.triggered.connect(self.open_model_dialog)
@@ -343,6 +242,7 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         self.draw_view_action.triggered.connect(lambda: self.tabs.setCurrentIndex(TAB_DRAW))
         self.train_view_action.triggered.connect(lambda: self.tabs.setCurrentIndex(TAB_TRAIN))
+        self.network_view_action.triggered.connect(lambda: self.tabs.setCurrentIndex(TAB_NETWORK))
         self.about_action.triggered.connect(self.show_about)
         self.about_qt_action.triggered.connect(QApplication.aboutQt)
         self.tabs.currentChanged.connect(self._on_tab_changed)

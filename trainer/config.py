@@ -265,8 +265,7 @@ class TrainConfig:
         False, "with --pen-digits: redraw each pen digit's copies from its trajectory with random stroke changes "
         "(resampling, hooks and tails, gaps, per-stroke jitter, slant, elastic warp; trainer.strokeaug)",
         "Stroke augment", Group.MORE,
-        tip="With pen digits: redraw each copy from the pen's path with random stroke changes "
-        "(speed, hooks, gaps, slant, warps)",
+        tip="Redraw pen digits with stroke changes",  # also the checkbox's text: short, or the form overflows
     )
     styles: str = _setting(
         "none", "with --pen-digits: add pen digits redrawn in these writing styles, comma-separated from "

@@ -47,6 +47,22 @@ def default_runs_dir() -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation)) / "digitpad" / "runs"
 
 
+def log_paths(log_dir: str, tensorboard: bool, run: Run) -> tuple[Path | None, Path | None]:
+    """The run's JSON-lines log and TensorBoard folder under the form's log folder (none without one)."""
+    if not log_dir:
+        return None, None
+    stem = slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
+    root = Path(log_dir).expanduser()
+    return root / f"{stem}.jsonl", root / "tensorboard" / stem if tensorboard else None
+
+
+def with_personal_digits(config: TrainConfig, export: Callable[[Path], int]) -> TrainConfig:
+    """The run reads a fresh export of the window's personal digits (the trainer knows no database)."""
+    path = Path(tempfile.mkdtemp(prefix="digitpad-run-")) / "my-digits.jsonl"
+    export(path)
+    return replace(config, personal=str(path))
+
+
 class TrainTab(QWidget):
     """Panel for training models; emits ``useModelRequested(Recognizer)``."""
 
@@ -213,9 +229,10 @@ class TrainTab(QWidget):
             self.show_error(str(exc))
             return
         self.form.remember()
-        config = self._with_personal_digits(config)
+        if self.form.wants_personal() and self._personal_export is not None:
+            config = with_personal_digits(config, self._personal_export)
         run = self.session.start(config)
-        log_path, tb_dir = self._log_paths(run)
+        log_path, tb_dir = log_paths(self.form.log_dir(), self.form.tensorboard_check.isChecked(), run)
         worker = TrainWorker(config, self.session.control, log_path=log_path, tensorboard_dir=tb_dir)
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
@@ -238,23 +255,6 @@ class TrainTab(QWidget):
     def refresh_personal_count(self) -> None:
         if self._personal_count is not None:
             self.form.set_personal_count(self._personal_count())
-
-    def _with_personal_digits(self, config: TrainConfig) -> TrainConfig:
-        """With "+ my digits", the run reads a fresh export of them (the trainer knows no database)."""
-        if not self.form.wants_personal() or self._personal_export is None:
-            return config
-        path = Path(tempfile.mkdtemp(prefix="digitpad-run-")) / "my-digits.jsonl"
-        self._personal_export(path)
-        return replace(config, personal=str(path))
-
-    def _log_paths(self, run: Run) -> tuple[Path | None, Path | None]:
-        text = self.form.log_dir()
-        if not text:
-            return None, None
-        stem = slug(f"{time.strftime('%Y%m%d-%H%M%S')}-{run.name}-{run.config.arch}")
-        root = Path(text).expanduser()
-        tb = root / "tensorboard" / stem if self.form.tensorboard_check.isChecked() else None
-        return root / f"{stem}.jsonl", tb
 
     @Slot()
     def toggle_pause(self) -> None:

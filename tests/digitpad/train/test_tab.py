@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 
 from digitpad.train.charts import ACC_TEST, ACC_TRAIN, LOSS_TEST, LOSS_TRAIN
 from digitpad.train.tab import TrainTab
+from trainer.config import Group, params
 from trainer.train import TrainConfig
 
 RUN_TIMEOUT_MS = 120_000  # generous: the CPU is shared with other work
@@ -276,7 +277,8 @@ def test_more_options_are_folded_until_asked_for_and_the_choice_is_remembered(qt
     qtbot.mouseClick(first.more_button, Qt.LeftButton)
     assert not first.more_panel.isHidden()
     # unfolding scrolls the new rows into view, down to the last one
-    viewport, last_row = first._form_scroll.viewport(), first.form.pen_copies_spin
+    viewport = first._form_scroll.viewport()
+    last_row = first.form.editors[[name for name, meta, _ in params() if meta.group is Group.MORE and meta.form][-1]]
 
     def last_row_in_view() -> bool:
         laid_out = last_row.height() >= last_row.sizeHint().height()
