@@ -94,10 +94,16 @@ def settings_text(config: TrainConfig) -> str:
         parts.append(f"ema {config.ema:g}")
     if config.pen_digits:
         parts.append("+pen" if config.pen_copies == TrainConfig.pen_copies else f"+pen ×{config.pen_copies}")
+        if config.stroke_augment:
+            parts.append("strokes")
+        if config.styles != "none":
+            parts.append(f"styles {config.styles}")
+    if config.personal:
+        parts.append("+my digits")
     return " · ".join(parts)
 
 
-REMEMBERED_EXCLUDED = ("model_args", "log_every", "val_size", "data_dir")  # not in the form, or kept apart
+REMEMBERED_EXCLUDED = ("model_args", "log_every", "val_size", "data_dir", "personal")  # not in the form, or kept apart
 
 
 def remembered_values(config: TrainConfig) -> dict:
