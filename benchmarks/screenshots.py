@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/screenshots.py --out /tmp/shots # somewhere else (trial runs)
 
 The scenario: the Draw tab reads a pen digit (writer 1's first "3" of ../shared/pendigits, replayed
-as mouse strokes), then "2026" written with that writer's digits (also at 800x600); the Train tab trains two short cnn runs (6,000 and 20,000 images, 500 test images, 2 epochs; the second shot mid-run),
+as mouse strokes) and the Network tab shows what the model makes of it; then "2026" written with that writer's digits (also at 800x600); the Train tab trains two short cnn runs (6,000 and 20,000 images, 500 test images, 2 epochs; the second shot mid-run),
 then two more (4 runs), at the app's default size (1060x720) and at 800x600, and once in a dark
 palette. The window shows neutral paths: HOME is a temporary folder whose ~/data/mnist links to
 the real MNIST folder, and the Data dir field says ~/data/mnist.
@@ -203,7 +203,7 @@ def scenario(args) -> int:
     import torch
     from PySide6.QtCore import QSettings
 
-    from digitpad.app import TAB_DRAW, TAB_TRAIN, MainWindow, create_application
+    from digitpad.app import TAB_DRAW, TAB_NETWORK, TAB_TRAIN, MainWindow, create_application
     from digitpad.recognizer import Recognizer
 
     torch.set_num_threads(1)
@@ -216,6 +216,10 @@ def scenario(args) -> int:
     wait(1.0)
     draw_pen_digit(window, args.pendigits)
     shoot(window, args.out, "draw.png")
+    window.tabs.setCurrentIndex(TAB_NETWORK)
+    wait(2.0)  # the explanation is computed on the recognition worker once the tab shows
+    shoot(window, args.out, "network.png")
+    window.tabs.setCurrentIndex(TAB_DRAW)
     window.canvas.clear()
     draw_number(window, args.pendigits)
     shoot(window, args.out, "draw-number.png")
