@@ -187,21 +187,19 @@ def crossed_seven(strokes: list[np.ndarray], rng: np.random.Generator) -> list[n
 
 def curled_seven(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray] | None:
     """The 7 whose stem curls forwards (to the right) at its foot; needs the stem written downwards."""
-    out = _copy(strokes)
-    lo, hi = _box(out)
-    h = hi[1] - lo[1]
-    found = _downward_foot(out, h)
-    if found is None:
-        return None
-    foot, heading = found
-    target = math.radians(rng.uniform(-30.0, 15.0))  # leaving to the right, level or a little up
-    curl = _curl(out[foot][-1], heading, rng.uniform(0.12, 0.22) * h, target, sense=-1.0)
-    out[foot] = np.concatenate([out[foot], curl])
-    return out
+    # leaving to the right, level or a little up
+    return _with_foot_curl(strokes, rng, heading_deg=(-30.0, 15.0), size=(0.12, 0.22), sense=-1.0)
 
 
 def g_nine(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray] | None:
     """The 9 whose stem ends in a curl to the left and up, like a "g"; needs the stem written downwards."""
+    # clockwise on screen: down, then left, then up
+    return _with_foot_curl(strokes, rng, heading_deg=(200.0, 260.0), size=(0.25, 0.4), sense=1.0, n=10)
+
+
+def _with_foot_curl(strokes: list[np.ndarray], rng: np.random.Generator, *, heading_deg: tuple[float, float],
+                    size: tuple[float, float], sense: float, n: int = 8) -> list[np.ndarray] | None:
+    """The strokes with a curl added where the downward stem ends, turning to a heading in `heading_deg`."""
     out = _copy(strokes)
     lo, hi = _box(out)
     h = hi[1] - lo[1]
@@ -209,8 +207,8 @@ def g_nine(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarr
     if found is None:
         return None
     foot, heading = found
-    target = math.radians(rng.uniform(200.0, 260.0))  # clockwise on screen: down, then left, then up
-    curl = _curl(out[foot][-1], heading, rng.uniform(0.25, 0.4) * h, target, sense=1.0, n=10)
+    target = math.radians(rng.uniform(*heading_deg))
+    curl = _curl(out[foot][-1], heading, rng.uniform(*size) * h, target, sense=sense, n=n)
     out[foot] = np.concatenate([out[foot], curl])
     return out
 
