@@ -26,8 +26,6 @@ from ui_helpers import (
 from digitpad.app import MainWindow, describe_model, launch
 from digitpad.draw.tab import UNSURE_BELOW, verdict
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
-
 # Digits in paper units (the paper is 400 x 400, y down), drawn the way people write them.
 ONE = [[(205, 70), (200, 200), (196, 330)]]
 SEVEN = [[(125, 95), (285, 95), (255, 150), (210, 230), (175, 330)]]

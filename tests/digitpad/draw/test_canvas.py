@@ -20,8 +20,6 @@ from PySide6.QtWidgets import QApplication
 from digitpad.draw.canvas import PAPER_MARGIN, DrawingCanvas
 from trainer.sizes import PAPER_SIZE
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
-
 SIDE = 400  # paper side in px for a canvas of SIDE + 2 * margin: one paper unit per pixel
 
 

@@ -12,8 +12,6 @@ import pytest
 from PySide6.QtCore import QPointF
 from ui_helpers import load_app_recognizer, mouse_stroke, open_window, settled_prediction, temp_settings
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
-
 SAMPLE = 100              # held-out digits replayed (a few seconds)
 SEED = 4                  # which ones
 ACCURACY_FLOOR = 0.90     # the bundled model reads these well above this (see the report in benchmarks)

@@ -17,8 +17,6 @@ from ui_helpers import densify, draw_paper_strokes, load_app_recognizer, open_wi
 from digitpad.numbers.compose import compose_number
 from trainer.sizes import PAPER_SIZE
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
-
 WRITER = 2                 # a held-out writer whose "2026" the API reads right (tests/digitpad/numbers)
 WIDE_WINDOW = (1400, 640)  # the paper is about 2:1 here: "2026" fits at a comfortable height
 DIGIT_HEIGHT = 0.4 * PAPER_SIZE

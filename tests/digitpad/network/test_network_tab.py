@@ -21,8 +21,6 @@ from digitpad.recognizer import Recognizer
 from trainer.checkpoint import make_checkpoint
 from trainer.models import create_model
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
-
 ONE = [[(200, 60), (200, 340)]]
 WAIT_MS = 10_000
 

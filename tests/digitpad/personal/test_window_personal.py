@@ -23,8 +23,6 @@ from trainer.personal_examples import Example, ExampleKind
 from trainer.personal_file import FORMAT_NAME
 from trainer.sizes import PAPER_SIZE
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform cannot resize windows
-
 SEVEN = [[(125, 95), (285, 95), (255, 150), (210, 230), (175, 330)]]
 REBUILD_TIMEOUT_MS = 90_000  # the first rebuild builds the replay features: ~7 s alone, more on a busy machine
 

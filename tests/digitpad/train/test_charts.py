@@ -79,7 +79,7 @@ def test_charts_plot_each_run_and_rescale_their_axes(qtbot):
     assert acc_axis.max() == 100 and 80 <= acc_axis.min() <= 88
 
 
-@pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")  # offscreen tooltips
+@pytest.mark.qt_log_ignore("does not support raise")  # offscreen tooltips cannot raise
 def test_hovering_a_curve_shows_its_value(qtbot):
     charts = TrainingCharts()
     qtbot.addWidget(charts)
@@ -93,7 +93,6 @@ def test_hovering_a_curve_shows_its_value(qtbot):
     assert hover_text("run 3 test", LOSS_TEST, 1.0, 0.12345) == "run 3 test: epoch 1, loss 0.1235"
 
 
-@pytest.mark.qt_log_ignore("propagateSizeHints")  # Qt's offscreen platform cannot resize windows
 def test_several_runs_share_the_plots_with_a_legend_entry_each(qtbot):
     charts = TrainingCharts()
     qtbot.addWidget(charts)

@@ -204,7 +204,6 @@ def draw_stroke(qtbot, widget, points) -> None:
     qtbot.mouseRelease(widget, Qt.LeftButton, pos=QPoint(*points[-1]))
 
 
-@pytest.mark.qt_log_ignore("propagateSizeHints")  # Qt's offscreen platform notes it cannot resize windows
 def test_use_in_draw_tab_changes_the_model_the_canvas_uses(qtbot, mnist_dir, tmp_path):
     import digitpad.app as app_module
     from digitpad.recognizer import Recognizer
@@ -437,7 +436,6 @@ def test_stopping_to_quit_keeps_the_model_trained_so_far(qtbot, tab, mnist_dir, 
     assert tab.stop_and_keep() is None  # nothing running: nothing to keep
 
 
-@pytest.mark.qt_log_ignore("propagateSizeHints")
 def test_quitting_during_a_run_asks_first_and_keeps_the_model(qtbot, mnist_dir, tmp_path):
     from digitpad.app import MainWindow
     from digitpad.recognizer import Recognizer
