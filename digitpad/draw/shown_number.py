@@ -55,18 +55,16 @@ def read_strokes(recognizer: Recognizer, strokes: list[np.ndarray]) -> Predictio
 
     One stroke is one digit (strokes are the pieces a number is split into), so it costs no number reading.
     """
-    single = recognizer.predict_strokes(strokes)
     if sum(1 for s in strokes if len(s)) < 2:
-        return single
+        return recognizer.predict_strokes(strokes)
     number = recognizer.predict_number(strokes)
-    return number if len(number) > 1 else single
+    return number if len(number) > 1 else recognizer.predict_strokes(strokes)  # read alone only when it is one
 
 
 def read_image(recognizer: Recognizer, source: str | np.ndarray) -> Prediction | NumberReading:
     """A picture: one digit as `predict_image` reads it, or the number `predict_image_number` finds in it."""
-    single = recognizer.predict_image(source)
     try:
         number = recognizer.predict_image_number(source)
-    except (DataError, NothingDrawnError):  # the whole picture was readable as one digit: keep that
-        return single
-    return number if len(number) > 1 else single
+    except (DataError, NothingDrawnError):  # not readable as a number: read as one digit (or say why not)
+        return recognizer.predict_image(source)
+    return number if len(number) > 1 else recognizer.predict_image(source)

@@ -7,6 +7,7 @@ Training runs in `digitpad.train.worker.TrainWorker` on its own thread through `
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from trainer.events import BatchEvent, EpochEvent, StartEvent
 FORM_MIN_WIDTH, FORM_MAX_WIDTH = 250, 340  # pixels of the settings column
 SHUTDOWN_WAIT_MS = 10_000  # how long closing the app waits for a cancelled run to stop
 RUN_THREAD = f"{THREAD_PREFIX}-run"
+PERSONAL_EXPORT_PREFIX = "digitpad-run-"  # temporary folders holding a run's copy of the personal digits
 
 
 def default_runs_dir() -> Path:
@@ -56,9 +58,16 @@ def log_paths(log_dir: str, tensorboard: bool, run: Run) -> tuple[Path | None, P
     return root / f"{stem}.jsonl", root / "tensorboard" / stem if tensorboard else None
 
 
+def remove_personal_export(config: TrainConfig) -> None:
+    """The run has read its export of the personal digits (training data is loaded first): drop the copy."""
+    folder = Path(config.personal).parent if config.personal else None
+    if folder is not None and folder.name.startswith(PERSONAL_EXPORT_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def with_personal_digits(config: TrainConfig, export: Callable[[Path], int]) -> TrainConfig:
     """The run reads a fresh export of the window's personal digits (the trainer knows no database)."""
-    path = Path(tempfile.mkdtemp(prefix="digitpad-run-")) / "my-digits.jsonl"
+    path = Path(tempfile.mkdtemp(prefix=PERSONAL_EXPORT_PREFIX)) / "my-digits.jsonl"
     export(path)
     return replace(config, personal=str(path))
 
@@ -344,6 +353,7 @@ class TrainTab(QWidget):
         self.runFailed.emit(message)
 
     def _end_run(self, run: Run) -> None:
+        remove_personal_export(run.config)
         self.charts.flush()
         self._run_changed(run)
         self.activityChanged.emit("")

@@ -508,3 +508,4 @@ def test_my_digits_are_offered_once_there_are_some_and_train_with_the_run(tab, q
     assert run.status is RunStatus.DONE, tab.message()
     assert run.config.personal == str(exported[0])
     assert run.outcome.result.n_train == 200 + 3 * run.config.personal_copies
+    assert not exported[0].exists()  # the run's copy of the digits is gone once it has been read
