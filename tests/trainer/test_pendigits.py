@@ -10,6 +10,7 @@ import torch
 
 from trainer.errors import DataError
 from trainer.pendigits import (
+    FINAL_WRITERS,
     HELDOUT_WRITERS,
     PenDigit,
     default_pendigits_path,
@@ -151,12 +152,20 @@ def test_heldout_writers_are_a_fixed_spread_subset():
     assert set(HELDOUT_WRITERS) <= set(range(1, 31))
 
 
-def test_split_by_writer_is_disjoint_and_complete(all_digits):
+def test_the_final_writers_are_a_second_smaller_group_apart_from_the_first():
+    assert len(FINAL_WRITERS) == len(set(FINAL_WRITERS)) < len(HELDOUT_WRITERS)
+    assert set(FINAL_WRITERS) <= set(range(1, 31)) and not set(FINAL_WRITERS) & set(HELDOUT_WRITERS)
+
+
+def test_training_writers_exclude_both_held_out_groups(all_digits):
     train, heldout = split_by_writer(all_digits)
-    assert len(train) + len(heldout) == len(all_digits)
+    final = [d for d in all_digits if d.writer in FINAL_WRITERS]
+    assert len(train) + len(heldout) + len(final) == len(all_digits) and final
     assert {d.writer for d in heldout} == set(HELDOUT_WRITERS)
-    assert not {d.writer for d in train} & set(HELDOUT_WRITERS)
-    other_train, other_heldout = split_by_writer(all_digits, heldout=(1,))
+    assert not {d.writer for d in train} & (set(HELDOUT_WRITERS) | set(FINAL_WRITERS))
+    _, final_split = split_by_writer(all_digits, heldout=FINAL_WRITERS)
+    assert {d.writer for d in final_split} == set(FINAL_WRITERS)
+    other_train, other_heldout = split_by_writer(all_digits, heldout=(1,), reserved=())
     assert {d.writer for d in other_heldout} == {1} and len(other_train) == len(all_digits) - len(other_heldout)
 
 
