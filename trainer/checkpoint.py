@@ -43,8 +43,11 @@ from torch import Tensor, nn
 
 from trainer.data import MNIST_MEAN, MNIST_STD
 from trainer.errors import CheckpointError
-from trainer.models import REGISTRY, create_model
+from trainer.models import ARCHITECTURES, REGISTRY, InputKind, create_model
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
+from trainer.trajectory import MAX_POINTS as MAX_TRAJECTORY_POINTS
+from trainer.trajectory import MIN_POINTS as MIN_TRAJECTORY_POINTS
+from trainer.trajectory import trajectory_features
 from trainer.untrusted import MAX_NAME_SHOWN, brief, check_model_path, inspect_model_file
 
 FORMAT_TAG = "digitpad-checkpoint"
@@ -61,7 +64,12 @@ UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 WEIGHTS_ONLY_DETAIL = re.compile(r"WeightsUnpickler error:\s*(.+?)\n\s*\n", re.S)
 
 # What a file's model_args may ask for: the biggest model of each knob digitpad can train, with room to spare.
-MODEL_ARG_BOUNDS = {"width": (1, 512), "deep_convs": (1, 32)}  # whole numbers, inclusive
+MODEL_ARG_BOUNDS = {  # whole numbers, inclusive
+    "width": (1, 512),
+    "deep_convs": (1, 32),
+    "units": (1, 1024),  # pengru's GRU
+    "points": (MIN_TRAJECTORY_POINTS, MAX_TRAJECTORY_POINTS),  # a trajectory model's path length
+}
 FNN_HIDDEN_BOUNDS = (1, 16384)  # each of fnn's two hidden layers
 MAX_PARAMETERS = 20_000_000  # parameters and buffers of a loadable model: 80 MB float32 (digitnet: 0.3 M)
 MAX_MODEL_ARGS = 16  # entries in model_args
@@ -122,12 +130,12 @@ def make_checkpoint(
     `model_args` are stored merged over the architecture's defaults, so the file rebuilds the
     same model even if a later digitpad changes a default.
     """
-    if arch not in REGISTRY:
-        raise CheckpointError(f"cannot make a checkpoint of unknown architecture {arch!r}; known: {', '.join(REGISTRY)}")
+    if arch not in ARCHITECTURES:
+        raise CheckpointError(f"cannot make a checkpoint of unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
     state = {_strip_wrappers(k): v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
     return Checkpoint(
         arch=arch,
-        model_args=_plain({**REGISTRY[arch].default_args, **model_args}, "model_args"),
+        model_args=_plain({**ARCHITECTURES[arch].default_args, **model_args}, "model_args"),
         state_dict=state,
         normalization=_check_normalization(
             _plain(normalization or default_normalization(), "normalization"), f"checkpoint of {arch!r}"
@@ -221,7 +229,7 @@ def build_model(ckpt: Checkpoint, device: str | torch.device = "cpu") -> nn.Modu
         model.load_state_dict(ckpt.state_dict, strict=True)
     except RuntimeError as exc:  # _check_weights should have caught it; keep the message ours anyway
         raise CheckpointError(f"{where}: the weights do not fit {ckpt.arch}: {brief(exc, 300)}") from exc
-    _probe(model.eval(), ckpt.normalization, where)
+    _probe(model.eval(), ckpt, where)
     return model.to(device).eval()
 
 
@@ -281,12 +289,12 @@ def _from_payload(content: Mapping, path: Path) -> Checkpoint:
             got = "missing" if key not in content else f"a {type(content[key]).__name__}"
             raise CheckpointError(f"{path}: field {key!r} should be a {kind.__name__}, but it is {got}")
     arch = content["arch"]
-    if arch not in REGISTRY:
-        raise CheckpointError(f"{path}: unknown architecture {_show(arch)}; this digitpad knows {', '.join(REGISTRY)}")
+    if arch not in ARCHITECTURES:
+        raise CheckpointError(f"{path}: unknown architecture {_show(arch)}; this digitpad knows {', '.join(ARCHITECTURES)}")
     notes: list[str] = []
     return Checkpoint(
         arch=arch,
-        model_args=_check_model_args({**REGISTRY[arch].older_args, **_flat_args(content["model_args"], path)}, path),
+        model_args=_check_model_args({**ARCHITECTURES[arch].older_args, **_flat_args(content["model_args"], path)}, path),
         state_dict=_tensor_dict(content["state_dict"], path),
         normalization=_check_normalization(content["normalization"], path),
         hparams=_checked_hparams(content["hparams"], notes),
@@ -539,10 +547,10 @@ def _instantiate(arch: str, model_args: dict, where: str, device: str | None = N
 def validate_model_args(arch: str, model_args: Mapping) -> dict:
     """`model_args` of `arch` if a checkpoint holding them would load (MODEL_ARG_BOUNDS, MAX_PARAMETERS);
     else CheckpointError. The trainer can call this before training, so that no run makes an unloadable file."""
-    if arch not in REGISTRY:
-        raise CheckpointError(f"unknown architecture {_show(arch)}; this digitpad knows {', '.join(REGISTRY)}")
+    if arch not in ARCHITECTURES:
+        raise CheckpointError(f"unknown architecture {_show(arch)}; this digitpad knows {', '.join(ARCHITECTURES)}")
     where = f"{arch} with these model arguments"
-    args = {**REGISTRY[arch].default_args, **_flat_args(model_args, where)}
+    args = {**ARCHITECTURES[arch].default_args, **_flat_args(model_args, where)}
     _sized_model(arch, args, where)
     return args
 
@@ -597,15 +605,33 @@ def _tensor_problem(value: Tensor, expected: torch.dtype) -> str | None:
     return None
 
 
-def _probe(model: nn.Module, norm: dict, where: str) -> None:
-    """One forward pass on a blank image and on a bar: weights that overflow (x1e37) give NaN or inf."""
+def _image_probe(norm: dict, model_args: dict) -> Tensor:
+    """A blank image and a bar, normalized as the model expects."""
     images = torch.zeros(2, 1, IMAGE_SIZE, IMAGE_SIZE)
     images[1, 0, 4:24, 12:16] = 1.0  # a "1"
+    return (images - norm["mean"]) / norm["std"]
+
+
+def _trajectory_probe(norm: dict, model_args: dict) -> Tensor:
+    """A dot and a "7" in two strokes, as trainer.trajectory feeds them (trajectory features need no normalization)."""
+    points = int(model_args["points"])
+    seven = [np.array([[0.0, 0.0], [10.0, 0.0], [4.0, 20.0]]), np.array([[3.0, 10.0], [8.0, 10.0]])]
+    return torch.from_numpy(np.stack([trajectory_features([[(1.0, 1.0)]], points), trajectory_features(seven, points)]))
+
+
+# What one forward pass of a freshly loaded model is given, by the kind of input it reads.
+PROBES = {InputKind.IMAGE: _image_probe, InputKind.TRAJECTORY: _trajectory_probe}
+
+
+def _probe(model: nn.Module, ckpt: Checkpoint, where: str) -> None:
+    """One forward pass on two test inputs of the model's kind: weights that overflow (x1e37) give NaN or inf."""
+    spec = ARCHITECTURES[ckpt.arch]
+    x = PROBES[spec.input_kind](ckpt.normalization, {**spec.default_args, **ckpt.model_args})
     try:
         with torch.inference_mode():
-            out = model(((images - norm["mean"]) / norm["std"]).to(next(model.parameters()).dtype))
-    except RuntimeError as exc:
-        raise CheckpointError(f"{where}: the model fails on a test image: {brief(exc, 200)}") from exc
+            out = model(x.to(next(model.parameters()).dtype))
+    except (RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: the model fails on a test input: {brief(exc, 200)}") from exc
     if tuple(out.shape) != (2, NUM_CLASSES) or not bool(torch.isfinite(out).all()):
         raise CheckpointError(
             f"{where}: refused: on a test image the model outputs NaN or infinite values (its weights are out of range)"

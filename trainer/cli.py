@@ -3,6 +3,7 @@
     digitpad-train [train] --arch cnn --epochs 3 --out model.pt   (train is the default command)
     digitpad-train evaluate model.pt
     digitpad-train export model.pt model.onnx
+    digitpad-train sequence --out assets/penseq.pt   (a trajectory model for drawings, trainer.sequence_train)
 
 The training options are built from TrainConfig's fields (trainer.config): their help, ranges and
 defaults come from there. User errors (bad data directory, unusable model file, a diverging run)
@@ -100,10 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         "`train` is the default command: `digitpad-train --epochs 3` means `digitpad-train train --epochs 3`. "
         "See `digitpad-train train -h` for the training options.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,export}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,export,sequence}")
     _add_train_parser(commands)
     _add_evaluate_parser(commands)
     _add_export_parser(commands)
+    _add_sequence_parser(commands)
     return parser
 
 
@@ -200,6 +202,39 @@ def _add_export_parser(commands) -> None:
     p.add_argument("--opset", type=_positive_int, default=ONNX_OPSET, help="ONNX opset version")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime comparison")
     p.set_defaults(handler=_cmd_export)
+
+
+def _add_sequence_parser(commands) -> None:
+    from trainer.sequence_train import SequenceConfig
+
+    d = SequenceConfig()
+    p = commands.add_parser(
+        "sequence",
+        help="train a trajectory model (penseq) on the pen digits of the training writers",
+        description="Train a model that reads a drawing's pen path (trainer.sequence_train) on the training writers' "
+        "pen digits, with stroke augmentation and writing styles; the bundled recognizer combines it with the image "
+        "model for drawings.",
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("--arch", default=d.arch, help="trajectory architecture: penseq (1-D CNN) or pengru (GRU)")
+    p.add_argument("--model-arg", dest="model_args", action="append", type=_model_arg, default=[], metavar="KEY=VALUE",
+                   help="constructor argument of the architecture, e.g. --model-arg width=32 (repeatable)")
+    p.add_argument("--epochs", type=_positive_int, default=d.epochs, help="passes over freshly drawn training data")
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="drawings per step")
+    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (AdamW, one-cycle schedule)")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")
+    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="cross-entropy label smoothing")
+    p.add_argument("--copies", type=_positive_int, default=d.copies, help="drawings of each training digit per epoch")
+    p.add_argument("--no-stroke-augment", dest="stroke_augment", action="store_false",
+                   help="place the digits at random but do not redraw them (trainer.strokeaug)")
+    p.add_argument("--styles", default=d.styles, help="writing styles to add (trainer.styles names, all or none)")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed")
+    p.add_argument("--pendigits", default=None, help="UNIPEN pen-digits file (default: $DIGITPAD_PENDIGITS or ../shared)")
+    p.add_argument("--validate", action="store_true", help="read the held-out writers after each epoch (log only)")
+    p.add_argument("--subset", type=_positive_int, default=None, help="train on N training digits (a quick check)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N", help=THREADS_HELP.format(n=default_threads()))
+    p.add_argument("--out", default="penseq.pt", help="where to write the checkpoint")
+    p.set_defaults(handler=_cmd_sequence)
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
@@ -423,6 +458,28 @@ def _print_summary(result, saved: Path | None, *, dry_run: bool) -> None:
         print("cancelled before the first training step: nothing saved")
 
 
+# ---------------------------------------------------------------- sequence
+
+
+def _cmd_sequence(args: argparse.Namespace) -> int:
+    from trainer.checkpoint import save_checkpoint
+    from trainer.durations import format_duration
+    from trainer.sequence_train import SequenceConfig, train_sequence
+    from trainer.threads import set_threads
+
+    names = ("arch", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "copies", "stroke_augment",
+             "styles", "seed", "pendigits")
+    config = SequenceConfig(**{n: getattr(args, n) for n in names}, model_args=dict(args.model_args),
+                            validate=args.validate, subset=args.subset)
+    config.validate_settings()
+    set_threads(args.threads)
+    check_output_path(Path(args.out), "--out")
+    result = train_sequence(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    saved = save_checkpoint(result.checkpoint, args.out)
+    print(f"done: {config.epochs} epoch(s) of {config.arch} in {format_duration(result.seconds)}; saved to {saved}")
+    return 0
+
+
 # ---------------------------------------------------------------- evaluate
 
 
@@ -433,13 +490,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from trainer.data import load_mnist
     from trainer.devices import describe_device, resolve_device
     from trainer.evaluate import evaluate
-    from trainer.models import count_parameters
+    from trainer.models import ARCHITECTURES, InputKind, count_parameters
     from trainer.reporting import format_confusion, format_per_class
     from trainer.threads import set_threads
 
     set_threads(args.threads)
     device = resolve_device(args.device)
     model, ckpt = load_model(args.model, device=device)
+    if ARCHITECTURES[ckpt.arch].input_kind is not InputKind.IMAGE:
+        return _evaluate_trajectory_model(args, model.cpu(), ckpt)
     # the training run's seed picks the same --test-subset images the run reported on
     seed = ckpt.hparams.get("seed", 0) if isinstance(ckpt.hparams.get("seed"), int) else 0
     data = load_mnist(args.data_dir, test_subset=args.test_subset, seed=seed)
@@ -447,6 +506,30 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"model {args.model}: {ckpt.arch}, {count_parameters(model):,} parameters; evaluated on {describe_device(device)}")
     correct = int(np.trace(result.confusion))
     print(f"test accuracy {100 * result.accuracy:.2f}% ({correct:,}/{len(result):,}), test loss {result.loss:.4f}")
+    print()
+    print(format_per_class(result))
+    print()
+    print(format_confusion(result.confusion))
+    return 0
+
+
+def _evaluate_trajectory_model(args: argparse.Namespace, model, ckpt) -> int:
+    """A model of pen paths reads no MNIST image: it is scored on the held-out pen writers instead."""
+    from trainer.models import count_parameters
+    from trainer.pendigits import HELDOUT_WRITERS, default_pendigits_path
+    from trainer.reporting import format_confusion, format_per_class
+    from trainer.sequence_train import evaluate_trajectories, heldout_features
+
+    if default_pendigits_path() is None:
+        raise DataError(f"{args.model}: a {ckpt.arch} model reads pen paths, not MNIST images; it is evaluated on the "
+                        "held-out pen writers, but the pen digits are not here (set $DIGITPAD_PENDIGITS)")
+    points = int(model.points)
+    result = evaluate_trajectories(model, *heldout_features(points))
+    writers = ", ".join(map(str, HELDOUT_WRITERS))
+    print(f"model {args.model}: {ckpt.arch}, {count_parameters(model):,} parameters; reads pen paths, so evaluated on "
+          f"the pen digits of the held-out writers ({writers}) at random size and place, not on MNIST")
+    correct = int(result.confusion.trace())
+    print(f"held-out pen accuracy {100 * result.accuracy:.2f}% ({correct:,}/{len(result):,}), loss {result.loss:.4f}")
     print()
     print(format_per_class(result))
     print()

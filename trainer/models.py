@@ -1,7 +1,9 @@
 """The model zoo: every architecture digitpad can train or load, by name.
 
-All models take a batch of normalized images, shape (B, 1, 28, 28) float (see
-`trainer.data.normalize`; models do not normalize), and return (B, 10) logits.
+Image models (`REGISTRY`) take a batch of normalized images, shape (B, 1, 28, 28) float (see
+`trainer.data.normalize`; models do not normalize), and return (B, 10) logits. Trajectory models
+(`ARCHITECTURES`, input_kind TRAJECTORY) take a batch of pen paths, shape (B, TRAJECTORY_FEATURES,
+points) float (see `trainer.trajectory`), and return (B, 10) logits too; they read drawings only.
 
 Parameter names follow the classic scripts each model comes from, so a bare
 ``torch.save(model.state_dict(), ...)`` written by those scripts loads here unchanged
@@ -11,13 +13,16 @@ arguments are plain JSON-like values because checkpoints store them as ``model_a
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Callable
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from trainer.sizes import IMAGE_PIXELS, NUM_CLASSES
+from trainer.trajectory import DEFAULT_POINTS, TRAJECTORY_FEATURES
 
 # fnn-dropout: wide enough that dropping half the hidden units still leaves plenty to learn with
 FNN_DROPOUT_HIDDEN = [512, 256]
@@ -27,6 +32,18 @@ FNN_DROPOUT_P = 0.5
 DIGITNET_WIDTH = 32
 DIGITNET_DROPOUT = 0.25
 DIGITNET_DEEP_CONVS = 2  # 3x3 convolutions at 7x7 resolution
+
+# penseq / pengru: the trajectory models' widths and dropout before the classifier
+PENSEQ_WIDTH = 64
+PENGRU_UNITS = 64
+PENSEQ_DROPOUT = 0.2
+
+
+class InputKind(enum.Enum):
+    """What a model reads: the check a loaded file must pass and the input a recognizer feeds it follow from it."""
+
+    IMAGE = "image"  # (B, 1, 28, 28) normalized MNIST-format images
+    TRAJECTORY = "trajectory"  # (B, TRAJECTORY_FEATURES, points) pen paths from trainer.trajectory
 
 
 class FNN(nn.Module):
@@ -140,6 +157,69 @@ class DigitNet(nn.Module):
         return self.fc(self.dropout(x))
 
 
+def _conv1d_bn_relu(c_in: int, c_out: int, k: int) -> list[nn.Module]:
+    return [nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm1d(c_out), nn.ReLU(inplace=True)]
+
+
+class _TrajectoryModel(nn.Module):
+    """Checks its input's shape: a sequence of the wrong length is a wrong featurization, not a digit."""
+
+    points: int
+
+    def _check(self, x: Tensor) -> None:
+        if x.dim() != 3 or tuple(x.shape[1:]) != (TRAJECTORY_FEATURES, self.points):
+            got = tuple(int(n) for n in x.shape)
+            raise ValueError(f"expected (B, {TRAJECTORY_FEATURES}, {self.points}) pen paths, got shape {got}")
+
+
+class PenSeq(_TrajectoryModel):
+    """A 1-D CNN over the resampled pen path (trainer.trajectory); with w = width (64 by default)::
+
+        N points:  conv5(5->w) BN ReLU, conv5(w->w) BN ReLU, maxpool 2
+        N/2:       conv3(w->2w) BN ReLU, conv3(2w->2w) BN ReLU, maxpool 2
+        N/4:       conv3(2w->2w) BN ReLU, then mean and max over the path, dropout, linear 4w -> 10
+
+    Its receptive field at the last convolution (36 of 64 points) spans about half the path, a loop or a stroke.
+    """
+
+    def __init__(self, width: int = PENSEQ_WIDTH, points: int = DEFAULT_POINTS, dropout: float = PENSEQ_DROPOUT) -> None:
+        super().__init__()
+        w, self.points = int(width), int(points)
+        self.features = nn.Sequential(
+            *_conv1d_bn_relu(TRAJECTORY_FEATURES, w, 5),
+            *_conv1d_bn_relu(w, w, 5),
+            nn.MaxPool1d(2),
+            *_conv1d_bn_relu(w, 2 * w, 3),
+            *_conv1d_bn_relu(2 * w, 2 * w, 3),
+            nn.MaxPool1d(2),
+            *_conv1d_bn_relu(2 * w, 2 * w, 3),
+        )
+        self.dropout = nn.Dropout(float(dropout))
+        self.fc = nn.Linear(4 * w, NUM_CLASSES)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        h = self.features(x)
+        return self.fc(self.dropout(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)))
+
+
+class PenGRU(_TrajectoryModel):
+    """A bidirectional GRU over the resampled pen path: GRU(5 -> units) both ways, mean and last state, linear."""
+
+    def __init__(self, units: int = PENGRU_UNITS, points: int = DEFAULT_POINTS, dropout: float = PENSEQ_DROPOUT) -> None:
+        super().__init__()
+        u, self.points = int(units), int(points)
+        self.gru = nn.GRU(TRAJECTORY_FEATURES, u, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(float(dropout))
+        self.fc = nn.Linear(4 * u, NUM_CLASSES)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        out, last = self.gru(x.transpose(1, 2))  # out (B, N, 2u), last (2, B, u)
+        summary = torch.cat([out.mean(dim=1), last.transpose(0, 1).flatten(1)], dim=1)
+        return self.fc(self.dropout(summary))
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One registered architecture: what the app shows in its form, and how to build it."""
@@ -152,9 +232,11 @@ class ModelSpec:
     # Arguments added after files of this architecture were first saved, with the value that
     # rebuilds those files' model (they store no value for an argument that did not exist yet).
     older_args: dict = field(default_factory=dict)
+    input_kind: InputKind = InputKind.IMAGE
 
 
-REGISTRY: dict[str, ModelSpec] = {
+# Every architecture a checkpoint may name, image and trajectory models alike.
+ARCHITECTURES: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
@@ -193,12 +275,31 @@ REGISTRY: dict[str, ModelSpec] = {
             default_args={"width": DIGITNET_WIDTH, "dropout": DIGITNET_DROPOUT, "deep_convs": DIGITNET_DEEP_CONVS},
             older_args={"deep_convs": 1},  # before deep_convs existed, digitnet had one conv at 7x7
         ),
+        ModelSpec(
+            name="penseq",
+            description="1-D CNN over the pen path: convs 64-64 / 128-128 / 128, mean+max pool, linear 256-10",
+            source="digitpad's trajectory model: reads a drawing's resampled pen path, combined with digitnet",
+            factory=PenSeq,
+            default_args={"width": PENSEQ_WIDTH, "points": DEFAULT_POINTS, "dropout": PENSEQ_DROPOUT},
+            input_kind=InputKind.TRAJECTORY,
+        ),
+        ModelSpec(
+            name="pengru",
+            description="bidirectional GRU (64 units) over the pen path, mean + last state, linear 256-10",
+            source="a recurrent alternative to penseq, measured against it (see benchmarks/recognition.py)",
+            factory=PenGRU,
+            default_args={"units": PENGRU_UNITS, "points": DEFAULT_POINTS, "dropout": PENSEQ_DROPOUT},
+            input_kind=InputKind.TRAJECTORY,
+        ),
     )
 }
+# The image models: what `digitpad-train train`, the Train tab and explanations offer, and what a bare
+# state_dict may be (coursework scripts save image models).
+REGISTRY: dict[str, ModelSpec] = {n: s for n, s in ARCHITECTURES.items() if s.input_kind is InputKind.IMAGE}
 
 
 def model_names() -> list[str]:
-    """The registered architecture names, in registry order."""
+    """The registered image-model names (the trainable architectures), in registry order."""
     return list(REGISTRY)
 
 
@@ -208,9 +309,9 @@ def create_model(name: str, **model_args) -> nn.Module:
     Raises ValueError for an unknown name (listing the known ones) and TypeError for an
     argument the architecture does not take.
     """
-    spec = REGISTRY.get(name)
+    spec = ARCHITECTURES.get(name)
     if spec is None:
-        raise ValueError(f"unknown model architecture {name!r}; choose one of: {', '.join(REGISTRY)}")
+        raise ValueError(f"unknown model architecture {name!r}; choose one of: {', '.join(ARCHITECTURES)}")
     return spec.factory(**{**spec.default_args, **model_args})
 
 
