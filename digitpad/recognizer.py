@@ -6,10 +6,17 @@
 
 Preprocessing lives in `trainer.preprocess`; the model's input normalization comes from its
 checkpoint. No Qt here: the GUI, the CLI and scripts all use this module.
+
+Drawings get a second view: the bundled recognizer also loads the bundled trajectory model
+(assets/penseq.pt, trainer.models.PenSeq), which reads the pen's path, and `predict_strokes`
+combines both models' log-probabilities (SEQUENCE_WEIGHT). Pictures, batches and explanations use
+the image model alone, and so does a model loaded from any other file. A missing or unusable
+penseq.pt leaves the image model alone, and `description` says why.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,14 +31,21 @@ from trainer.checkpoint import Checkpoint, build_model, load_model
 from trainer.data import MNIST_MEAN, MNIST_STD
 from trainer.devices import describe_device, resolve_device
 from trainer.errors import CheckpointError, DataError
+from trainer.models import ARCHITECTURES, InputKind
 from trainer.preprocess import Strokes, image_to_mnist, strokes_to_mnist
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
+from trainer.trajectory import trajectory_features
 
 if TYPE_CHECKING:
     from digitpad.inspect.explanation import Explanation
     from digitpad.numbers.reading import NumberReading
 
 BUNDLED_MODEL_NAME = "digitnet.pt"
+BUNDLED_SEQUENCE_NAME = "penseq.pt"  # the trajectory model that reads drawings beside the bundled image model
+# Weight of the trajectory model's log-probabilities in predict_strokes (the image model's is 1 minus it).
+# Chosen on the held-out pen writers (HELDOUT_WRITERS) with benchmarks/recognition.py --weights: 0.65-0.8 read
+# 99.50-99.55% with digitnet.pt of 2026-11-25 (0.5: 99.30%, 0.9: 99.00%); the middle of that plateau.
+SEQUENCE_WEIGHT = 0.7
 # A checkout or editable install reads <repo>/assets; a wheel installs assets/ under <prefix>/share/digitpad.
 ASSET_DIRS = (Path(__file__).resolve().parent.parent / "assets", Path(sys.prefix) / "share" / "digitpad")
 BATCH_CHUNK = 1024                            # predict_batch feeds the model this many images at a time
@@ -43,6 +57,44 @@ def bundled_model_path() -> Path:
         if (folder / BUNDLED_MODEL_NAME).is_file():
             return folder / BUNDLED_MODEL_NAME
     return ASSET_DIRS[0] / BUNDLED_MODEL_NAME
+
+
+def bundled_sequence_path() -> Path:
+    """Where the bundled trajectory model lives: beside the bundled image model."""
+    return bundled_model_path().with_name(BUNDLED_SEQUENCE_NAME)
+
+
+def _kind(ckpt: Checkpoint) -> InputKind:
+    return ARCHITECTURES[ckpt.arch].input_kind
+
+
+class SequenceView:
+    """A trajectory model (trainer.models.PenSeq and kin) reading a drawing's pen path."""
+
+    def __init__(self, model: nn.Module, checkpoint: Checkpoint, device: torch.device) -> None:
+        if _kind(checkpoint) is not InputKind.TRAJECTORY:
+            raise CheckpointError(f"{checkpoint.name}: {checkpoint.arch} reads images, not pen paths")
+        self.model = model.to(device).eval()
+        self.checkpoint = checkpoint
+        self.device = device
+        self.points = int({**ARCHITECTURES[checkpoint.arch].default_args, **checkpoint.model_args}["points"])
+
+    @classmethod
+    def load(cls, path: Path, device: torch.device) -> SequenceView:
+        """The trajectory model in `path`; CheckpointError if it cannot be used (any failure)."""
+        try:
+            model, ckpt = load_model(path, device=device)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # the contract is one error type, whatever the file did
+            raise CheckpointError(f"{path}: cannot load model: {exc}") from exc
+        return cls(model, ckpt, device)
+
+    def log_probabilities(self, strokes: Strokes) -> np.ndarray:
+        """(10,) float64 log-probabilities of the drawing's digit."""
+        x = torch.from_numpy(trajectory_features(strokes, self.points)).to(self.device)[None]
+        with torch.inference_mode():
+            return torch.log_softmax(self.model(x).double(), dim=1)[0].cpu().numpy()
 
 
 @dataclass
@@ -67,10 +119,24 @@ class Prediction:
 class Recognizer:
     """A model ready for inference (eval mode) on a device, with its checkpoint's normalization."""
 
-    def __init__(self, model: nn.Module, checkpoint: Checkpoint, device: torch.device) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        checkpoint: Checkpoint,
+        device: torch.device,
+        sequence: SequenceView | None = None,
+        sequence_note: str | None = None,
+    ) -> None:
+        if _kind(checkpoint) is not InputKind.IMAGE:
+            raise CheckpointError(
+                f"{checkpoint.name}: a {checkpoint.arch} model reads pen paths, not images; it is used beside "
+                f"the bundled image model ({BUNDLED_MODEL_NAME}), not alone: load an image model"
+            )
         self.model = model.to(device).eval()
         self.checkpoint = checkpoint
         self.device = device
+        self.sequence = sequence  # reads drawings beside the image model; None: the image model alone
+        self.sequence_note = sequence_note  # why there is no sequence view, when there should be one
         norm = checkpoint.normalization or {}
         self._mean = float(norm.get("mean", MNIST_MEAN))  # checkpoints always carry it; be lenient anyway
         self._std = float(norm.get("std", MNIST_STD))
@@ -92,13 +158,20 @@ class Recognizer:
             raise
         except Exception as exc:  # the contract is one error type, whatever the file did
             raise CheckpointError(f"{path}: cannot load model: {exc}") from exc
+        if _same_file(path, bundled_model_path()) and _kind(ckpt) is InputKind.IMAGE:
+            sequence, note = _bundled_sequence(dev)
+            return cls(model, ckpt, dev, sequence, note)
         return cls(model, ckpt, dev)
 
     @classmethod
-    def from_checkpoint(cls, ckpt: Checkpoint, device: str | torch.device = "auto") -> Recognizer:
-        """A recognizer for an in-memory checkpoint (e.g. one just trained)."""
+    def from_checkpoint(
+        cls, ckpt: Checkpoint, device: str | torch.device = "auto", sequence: SequenceView | None = None
+    ) -> Recognizer:
+        """A recognizer for an in-memory checkpoint (e.g. one just trained), optionally with a sequence view."""
         dev = resolve_device(device)
-        return cls(build_model(ckpt, device=dev), ckpt, dev)
+        if sequence is not None and sequence.device != dev:  # a copy: .to() would move the caller's model too
+            sequence = SequenceView(copy.deepcopy(sequence.model), sequence.checkpoint, dev)
+        return cls(build_model(ckpt, device=dev), ckpt, dev, sequence)
 
     def personalized(self, examples: Iterable[Any]) -> Recognizer:
         """A new recognizer adapted to one person's digits: (strokes, label) pairs or personal Examples.
@@ -109,7 +182,9 @@ class Recognizer:
         """
         from digitpad.personal.adapt import personalize  # torch-heavy work only when asked for
 
-        return Recognizer.from_checkpoint(personalize(self, examples), device=self.device)
+        mine = Recognizer.from_checkpoint(personalize(self, examples), device=self.device, sequence=self.sequence)
+        mine.sequence_note = self.sequence_note
+        return mine
 
     # ------------------------------------------------------------------ description
 
@@ -120,6 +195,16 @@ class Recognizer:
     @property
     def arch(self) -> str:
         return self.checkpoint.arch
+
+    @property
+    def drawing_models(self) -> str:
+        """The models that read a drawing: "digitnet + penseq", or the image model's name alone."""
+        return f"{self.name} + {self.sequence.checkpoint.name}" if self.sequence is not None else self.name
+
+    @property
+    def description(self) -> str:
+        """drawing_models, with the reason when the bundled sequence view could not be used."""
+        return self.drawing_models + (f" ({self.sequence_note})" if self.sequence_note else "")
 
     @property
     def test_accuracy(self) -> float | None:
@@ -137,8 +222,22 @@ class Recognizer:
     # ------------------------------------------------------------------ prediction
 
     def predict_strokes(self, strokes: Strokes) -> Prediction:
-        """Read a drawing: strokes of (x, y) canvas pixels, y down. NothingDrawnError when empty."""
-        return self.predict_mnist_image(strokes_to_mnist(strokes))
+        """Read a drawing: strokes of (x, y) canvas pixels, y down. NothingDrawnError when empty.
+
+        With a sequence view, the probabilities are the normalized weighted geometric mean of both
+        models' (weight SEQUENCE_WEIGHT on the pen path); `.image` is still what the image model saw.
+        """
+        image = strokes_to_mnist(strokes)
+        if self.sequence is None:
+            return self.predict_mnist_image(image)
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        x = torch.from_numpy(image).to(self.device).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+        with torch.inference_mode():  # log-softmax of the logits: no probability underflows to 0 before mixing
+            seen = torch.log_softmax(self.model((x - self._mean) / self._std).double(), dim=1)[0].cpu().numpy()
+        mixed = (1 - SEQUENCE_WEIGHT) * seen + SEQUENCE_WEIGHT * self.sequence.log_probabilities(strokes)
+        probs = np.exp(mixed - mixed.max())
+        probs /= probs.sum()
+        return Prediction(digit=int(probs.argmax()), probabilities=probs, image=image)
 
     def predict_image(self, source: Any) -> Prediction:
         """Read a picture of a digit: a path, PIL image or numpy array (see trainer.preprocess.image_to_mnist)."""
@@ -199,6 +298,24 @@ class Recognizer:
         with torch.inference_mode():
             logits = self.model((x - self._mean) / self._std)
             return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _bundled_sequence(device: torch.device) -> tuple[SequenceView | None, str | None]:
+    """The bundled trajectory model, or None and why drawings are read by the image model alone."""
+    path = bundled_sequence_path()
+    if not path.exists():
+        return None, f"no {BUNDLED_SEQUENCE_NAME}: drawings are read by the image model alone"
+    try:
+        return SequenceView.load(path, device), None
+    except CheckpointError as exc:
+        return None, f"{BUNDLED_SEQUENCE_NAME} not used: {str(exc)[:200]}; drawings are read by the image model alone"
 
 
 def _checked_batch(images: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, float]:
