@@ -33,7 +33,6 @@ from trainer.styles import parse_styles, styled_variants
 from trainer.trajectory import DEFAULT_POINTS, TRAJECTORY_FEATURES, trajectory_features
 
 HELDOUT_PLACEMENT_SEED = 0  # the placement benchmarks/recognition.py uses for the held-out writers
-LOG_EVERY_EPOCH = 1
 
 
 @dataclass
@@ -135,13 +134,19 @@ def heldout_features(points: int, path=None) -> tuple[torch.Tensor, torch.Tensor
     return features_of(placed_digits(heldout), points)
 
 
+def training_digits(config: SequenceConfig) -> list[PenDigit]:
+    """The training writers' digits (both held-out groups left out), or an even `subset` of them."""
+    train, _ = split_by_writer(load_pendigits(config.pendigits))
+    if config.subset is not None and config.subset < len(train):
+        train = train[:: -(-len(train) // config.subset)][: config.subset]  # every k-th: all writers, all digits
+    return train
+
+
 def train_sequence(config: SequenceConfig, log: Callable[[str], None] = print) -> SequenceResult:
     """Train config.arch on the training writers' pen digits; the model after the last epoch, as a Checkpoint."""
     config.validate_settings()
     torch.manual_seed(config.seed)
-    train, _ = split_by_writer(load_pendigits(config.pendigits))
-    if config.subset is not None and config.subset < len(train):
-        train = train[:: -(-len(train) // config.subset)][: config.subset]  # every k-th: all writers, all digits
+    train = training_digits(config)
     model = create_model(config.arch, **config.model_args)
     held = heldout_features(config.points, config.pendigits) if config.validate else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
