@@ -1,8 +1,9 @@
 """The window's side of "learn my handwriting": corrections, the Personal menu, rebuilds on a worker thread.
 
 The state lives in `PersonalState` (Qt-free); this object wires it to the window: the Draw tab's
-correction bar, a click on a probability bar, digit keys and Enter on the paper, the Personal
-menu (My Digits, Teach, Export, Import and the two toggles) and a status-bar line. After every
+correction bar (with a "Use my handwriting" check box under it), a click on a probability bar, digit
+keys and Enter on the paper, the Personal menu (My Digits, Teach, Export, Import and the two toggles,
+each in step with its check box in the Draw tab) and a status-bar line. After every
 change the personalized model is rebuilt with `workers.start_job` and handed to the Draw tab's
 `set_recognizer`, the path every reading takes, so drawing never waits for it.
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMenu
+from PySide6.QtWidgets import QCheckBox, QDialog, QFileDialog, QLabel, QMenu
 
 from digitpad import settings as prefs
 from digitpad.personal.my_digits import FILE_FILTER, MyDigitsDialog
@@ -85,6 +86,7 @@ class PersonalControls(QObject):
         self.status_label.setContentsMargins(6, 0, 6, 0)
         self.status_label.hide()
         self._make_menu()
+        self._make_use_box()
         bar = window.menuBar()
         help_menu = bar.actions()[-1] if bar.actions() else None
         bar.insertMenu(help_menu, self.menu)  # before Help
@@ -115,6 +117,14 @@ class PersonalControls(QObject):
                        self.learn_action):
             action.setEnabled(usable)
 
+    def _make_use_box(self) -> None:
+        """The Draw tab's "Use my handwriting" check box, under "Learn from my corrections"."""
+        self.use_box = QCheckBox("Use my handwriting", self.bar)
+        self.use_box.setToolTip("Read with a model adapted to your digits (off: the plain model); "
+                                "also Personal → Use My Handwriting")
+        self.use_box.setChecked(self.state.use_mine)
+        self.bar.layout().addWidget(self.use_box)
+
     def _connect(self) -> None:
         tab, canvas = self._tab, self._tab.canvas
         self.bar.corrected.connect(self.correct)
@@ -122,6 +132,7 @@ class PersonalControls(QObject):
         self.bar.learningToggled.connect(self.set_learning)
         self.learn_action.toggled.connect(self.set_learning)
         self.use_action.toggled.connect(self.set_use_mine)
+        self.use_box.toggled.connect(self.set_use_mine)
         tab.bars.clicked.connect(self.correct)
         tab.predictionChanged.connect(lambda p: self.bar.show_reading(p.digit))
         tab.predictionCleared.connect(lambda: self.bar.show_reading(None))
@@ -223,6 +234,7 @@ class PersonalControls(QObject):
     def set_use_mine(self, on: bool) -> None:
         self.state.use_mine = on
         self.use_action.setChecked(on)
+        self.use_box.setChecked(on)
         prefs.write(self._settings, prefs.USE_MY_HANDWRITING, on)
         self._apply()
         self._show_status()
@@ -288,8 +300,8 @@ class PersonalControls(QObject):
         text = self.state.status_text()
         self.status_label.setText(text)
         self.status_label.setVisible(bool(text))
-        self.status_label.setToolTip("Turn it off with Personal → Use My Handwriting" if self.state.use_mine
-                                     else "Turn it on with Personal → Use My Handwriting")
+        self.status_label.setToolTip(f"Turn it {'off' if self.state.use_mine else 'on'} with \"Use my handwriting\" "
+                                     "in the Draw tab or Personal → Use My Handwriting")
         self.statusChanged.emit(text)
 
     @Slot()

@@ -141,6 +141,22 @@ def test_nothing_is_stored_when_learning_is_off_and_the_choice_is_remembered(qtb
     assert not again.personal.learn_action.isChecked() and not again.personal.bar.learning()
 
 
+def test_use_my_handwriting_is_a_visible_check_box_in_step_with_the_menu_and_remembered(qtbot, window, rec,
+                                                                                       settings):
+    box, action = window.personal.use_box, window.personal.use_action
+    on_box = QPoint(8, box.height() // 2)  # a check box takes clicks on its indicator and text only
+    assert box.isVisible() and box.isChecked() and action.isChecked()  # on by default
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=on_box)
+    assert not box.isChecked() and not action.isChecked() and not window.personal.state.use_mine
+    assert prefs.read(settings, prefs.USE_MY_HANDWRITING) is False
+    action.trigger()  # the menu item switches the box back on
+    assert box.isChecked() and window.personal.state.use_mine
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=on_box)
+    window.close()
+    again = open_window(qtbot, rec, settings)
+    assert not again.personal.use_box.isChecked() and not again.personal.use_action.isChecked()
+
+
 def test_digit_keys_on_an_empty_paper_store_nothing(qtbot, window):
     assert not window.draw_tab.correction.digit_buttons[3].isEnabled()
     press(qtbot, window, Qt.Key.Key_3)
