@@ -11,6 +11,7 @@ from digitpad.recognizer import Recognizer
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
 from trainer.personal_examples import Example
+from trainer.preprocess import strokes_to_mnist
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,11 @@ def heldout(pendigits_path):
 
 def drawn(digit) -> list[np.ndarray]:
     return place_on_canvas(digit.strokes)  # on the 400-unit paper, as the canvas gives them
+
+
+def image_reading(recognizer: Recognizer, digit) -> int:
+    """The image model's reading of a drawn digit (predict_strokes may add the bundled sequence model)."""
+    return recognizer.predict_mnist_image(strokes_to_mnist(drawn(digit))).digit
 
 
 def weights(recognizer: Recognizer) -> dict[str, torch.Tensor]:
@@ -52,7 +58,7 @@ def test_personalizing_leaves_the_base_unchanged_and_is_deterministic(rec, heldo
     fresh.replay = adapt.personalizer_for(rec).replay
     ckpt = fresh.personalize([Example.of(s, label) for s, label in examples])
     assert all(torch.equal(ckpt.state_dict[k], v) for k, v in weights(first).items())
-    assert not all(torch.equal(before[k], v) for k, v in weights(first).items())  # it did learn something
+    assert not all(torch.equal(before[k], v) for k, v in weights(first).items() if k in before)  # it learned
 
 
 @pytest.mark.slow
@@ -60,15 +66,15 @@ def test_a_writers_misread_digit_is_read_right_after_teaching(rec, heldout):
     # Writer 2 writes 9s that the bundled model reads as 3 (11 of their 24 when measured).
     nines = [d for d in heldout if d.writer == 2 and d.label == 9]
     threes = [d for d in heldout if d.writer == 2 and d.label == 3]
-    misread = [d for d in nines if rec.predict_strokes(drawn(d)).digit != 9]
+    misread = [d for d in nines if image_reading(rec, d) != 9]  # the image model: what personalization adapts
     assert len(misread) >= 6, "the bundled model changed: pick another writer's quirk"
     taught, others = misread[:3], [d for d in nines if d not in misread[:3]]
     mine = rec.personalized([(drawn(d), 9) for d in taught])
-    before = np.mean([rec.predict_strokes(drawn(d)).digit == 9 for d in others])
-    after = np.mean([mine.predict_strokes(drawn(d)).digit == 9 for d in others])
+    before = np.mean([image_reading(rec, d) == 9 for d in others])
+    after = np.mean([image_reading(mine, d) == 9 for d in others])
     assert after >= 0.9 > before
     # their 3s stay 3s (one of 25 was read as 9 when measured)
-    assert np.mean([mine.predict_strokes(drawn(d)).digit == 3 for d in threes]) >= 0.9
+    assert np.mean([image_reading(mine, d) == 3 for d in threes]) >= 0.9
 
 
 @pytest.mark.slow
@@ -78,9 +84,9 @@ def test_a_personalized_model_saves_as_a_normal_checkpoint(rec, heldout, tmp_pat
     assert torch.load(path, weights_only=True)["arch"] == rec.arch
     assert load_checkpoint(path).hparams["personalized"]["examples"] == 5
     again = Recognizer.load(path, device="cpu")
-    for digit in heldout[:10]:
-        strokes = drawn(digit)
-        assert np.allclose(again.predict_strokes(strokes).probabilities, mine.predict_strokes(strokes).probabilities)
+    # the image model itself: a file opened from a path is read without the bundled sequence model
+    images = np.stack([strokes_to_mnist(drawn(d)) for d in heldout[:10]])
+    assert np.allclose(again.predict_batch(images), mine.predict_batch(images), atol=1e-6)
 
 
 @pytest.mark.slow
