@@ -82,13 +82,7 @@ class SequenceView:
     @classmethod
     def load(cls, path: Path, device: torch.device) -> SequenceView:
         """The trajectory model in `path`; CheckpointError if it cannot be used (any failure)."""
-        try:
-            model, ckpt = load_model(path, device=device)
-        except CheckpointError:
-            raise
-        except Exception as exc:  # the contract is one error type, whatever the file did
-            raise CheckpointError(f"{path}: cannot load model: {exc}") from exc
-        return cls(model, ckpt, device)
+        return cls(*_load_checked(path, device), device)
 
     def log_probabilities(self, strokes: Strokes) -> np.ndarray:
         """(10,) float64 log-probabilities of the drawing's digit."""
@@ -152,12 +146,7 @@ class Recognizer:
                 if path == bundled_model_path() else ""
             raise CheckpointError(f"{path}: no such model file{hint}")
         dev = resolve_device(device)
-        try:
-            model, ckpt = load_model(path, device=dev)
-        except CheckpointError:
-            raise
-        except Exception as exc:  # the contract is one error type, whatever the file did
-            raise CheckpointError(f"{path}: cannot load model: {exc}") from exc
+        model, ckpt = _load_checked(path, dev)
         if _same_file(path, bundled_model_path()) and _kind(ckpt) is InputKind.IMAGE:
             sequence, note = _bundled_sequence(dev)
             return cls(model, ckpt, dev, sequence, note)
@@ -230,10 +219,9 @@ class Recognizer:
         image = strokes_to_mnist(strokes)
         if self.sequence is None:
             return self.predict_mnist_image(image)
-        image = np.ascontiguousarray(image, dtype=np.float32)
-        x = torch.from_numpy(image).to(self.device).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+        image, x = self._image_input(image)
         with torch.inference_mode():  # log-softmax of the logits: no probability underflows to 0 before mixing
-            seen = torch.log_softmax(self.model((x - self._mean) / self._std).double(), dim=1)[0].cpu().numpy()
+            seen = torch.log_softmax(self._logits(x).double(), dim=1)[0].cpu().numpy()
         mixed = (1 - SEQUENCE_WEIGHT) * seen + SEQUENCE_WEIGHT * self.sequence.log_probabilities(strokes)
         probs = np.exp(mixed - mixed.max())
         probs /= probs.sum()
@@ -271,10 +259,7 @@ class Recognizer:
 
     def predict_mnist_image(self, image: np.ndarray) -> Prediction:
         """Read an already-preprocessed (28, 28) float image in [0, 1], ink = 1."""
-        image = np.ascontiguousarray(image, dtype=np.float32)
-        if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
-            raise ValueError(f"expected a (28, 28) image, got {image.shape}")
-        x = torch.from_numpy(image).to(self.device).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+        image, x = self._image_input(image)
         probs = self._probabilities(x)[0].astype(np.float64)
         probs /= probs.sum()  # exact sum to 1 in float64
         return Prediction(digit=int(probs.argmax()), probabilities=probs, image=image)
@@ -293,11 +278,32 @@ class Recognizer:
             out[start : start + len(chunk)] = self._probabilities(chunk.unsqueeze(1))
         return out
 
+    def _image_input(self, image: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
+        """A (28, 28) image as float32 in [0, 1] and as the model's (1, 1, 28, 28) input on its device."""
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"expected a (28, 28) image, got {image.shape}")
+        return image, torch.from_numpy(image).to(self.device).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 28, 28) float in [0, 1] -> (B, 10) logits, with the checkpoint's normalization."""
+        return self.model((x - self._mean) / self._std)
+
     def _probabilities(self, x: torch.Tensor) -> np.ndarray:
         """(B, 1, 28, 28) float in [0, 1] -> (B, 10) softmax probabilities."""
         with torch.inference_mode():
-            logits = self.model((x - self._mean) / self._std)
+            logits = self._logits(x)
             return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+
+def _load_checked(path: Path, device: torch.device) -> tuple[nn.Module, Checkpoint]:
+    """load_model, with every failure as CheckpointError: the contract is one error type, whatever the file did."""
+    try:
+        return load_model(path, device=device)
+    except CheckpointError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot load model: {exc}") from exc
 
 
 def _same_file(a: Path, b: Path) -> bool:

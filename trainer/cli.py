@@ -491,7 +491,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from trainer.devices import describe_device, resolve_device
     from trainer.evaluate import evaluate
     from trainer.models import ARCHITECTURES, InputKind, count_parameters
-    from trainer.reporting import format_confusion, format_per_class
     from trainer.threads import set_threads
 
     set_threads(args.threads)
@@ -506,18 +505,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"model {args.model}: {ckpt.arch}, {count_parameters(model):,} parameters; evaluated on {describe_device(device)}")
     correct = int(np.trace(result.confusion))
     print(f"test accuracy {100 * result.accuracy:.2f}% ({correct:,}/{len(result):,}), test loss {result.loss:.4f}")
+    _print_breakdown(result)
+    return 0
+
+
+def _print_breakdown(result) -> None:
+    """Per-class accuracy and the confusion matrix of an evaluation, after a blank line each."""
+    from trainer.reporting import format_confusion, format_per_class
+
     print()
     print(format_per_class(result))
     print()
     print(format_confusion(result.confusion))
-    return 0
 
 
 def _evaluate_trajectory_model(args: argparse.Namespace, model, ckpt) -> int:
     """A model of pen paths reads no MNIST image: it is scored on the held-out pen writers instead."""
     from trainer.models import count_parameters
     from trainer.pendigits import HELDOUT_WRITERS, default_pendigits_path
-    from trainer.reporting import format_confusion, format_per_class
     from trainer.sequence_train import evaluate_trajectories, heldout_features
 
     if default_pendigits_path() is None:
@@ -530,10 +535,7 @@ def _evaluate_trajectory_model(args: argparse.Namespace, model, ckpt) -> int:
           f"the pen digits of the held-out writers ({writers}) at random size and place, not on MNIST")
     correct = int(result.confusion.trace())
     print(f"held-out pen accuracy {100 * result.accuracy:.2f}% ({correct:,}/{len(result):,}), loss {result.loss:.4f}")
-    print()
-    print(format_per_class(result))
-    print()
-    print(format_confusion(result.confusion))
+    _print_breakdown(result)
     return 0
 
 
