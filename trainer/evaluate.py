@@ -79,10 +79,11 @@ def evaluate(
     # one device->host transfer for the whole split instead of one per batch
     preds = torch.cat(predictions).cpu().numpy().astype(np.int64)
     labels_np = split.labels.cpu().numpy().astype(np.int64)
-    return _summarize(preds, labels_np, float(loss_sum.item()) / len(labels_np))
+    return summarize(preds, labels_np, float(loss_sum.item()) / len(labels_np))
 
 
-def _summarize(predictions: np.ndarray, labels: np.ndarray, loss: float) -> EvalResult:
+def summarize(predictions: np.ndarray, labels: np.ndarray, loss: float) -> EvalResult:
+    """Accuracy, confusion matrix and loss of predicted against true labels (image and pen-path evaluations alike)."""
     confusion = np.bincount(
         labels * NUM_CLASSES + predictions, minlength=NUM_CLASSES * NUM_CLASSES
     ).reshape(NUM_CLASSES, NUM_CLASSES)

@@ -65,13 +65,13 @@ def strokes_to_mnist(strokes: Strokes) -> np.ndarray:
     Any canvas size, drawing size and position; one or many strokes; a stroke of one point is a dot.
     Raises NothingDrawnError when there are no points.
     """
-    lines = _clean_strokes(strokes)
+    lines = clean_strokes(strokes)
     if not lines:
         raise NothingDrawnError("nothing drawn")
     return _place_integer(_downsample(_render_glyph(lines)))
 
 
-def _clean_strokes(strokes: Strokes) -> list[np.ndarray]:
+def clean_strokes(strokes: Strokes) -> list[np.ndarray]:
     """Each stroke as an (n, 2) float64 array of finite points; empty strokes dropped.
 
     Points with a NaN or infinite coordinate are dropped (nothing left: nothing drawn); anything that

@@ -25,7 +25,7 @@ from torch import nn
 
 from trainer.checkpoint import Checkpoint, make_checkpoint
 from trainer.errors import ConfigError, DataError, NothingDrawnError
-from trainer.evaluate import EvalResult, _summarize
+from trainer.evaluate import EvalResult, summarize
 from trainer.models import ARCHITECTURES, InputKind, create_model
 from trainer.pendigits import HELDOUT_WRITERS, PenDigit, load_pendigits, random_placement, split_by_writer
 from trainer.strokeaug import augment_strokes
@@ -125,7 +125,7 @@ def evaluate_trajectories(model: nn.Module, feats: torch.Tensor, labels: torch.T
     finally:
         model.train(was_training)
     loss = float(F.cross_entropy(logits, labels))
-    return _summarize(logits.argmax(1).numpy().astype(np.int64), labels.numpy().astype(np.int64), loss)
+    return summarize(logits.argmax(1).numpy().astype(np.int64), labels.numpy().astype(np.int64), loss)
 
 
 def heldout_features(points: int, path=None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainer.errors import NothingDrawnError
-from trainer.preprocess import DOT_EXTENT, Strokes, _clean_strokes
+from trainer.preprocess import DOT_EXTENT, Strokes, clean_strokes
 
 DEFAULT_POINTS = 64  # resampled points along the pen path: a digit's path has 1-4 strokes and ~4 turns
 TRAJECTORY_FEATURES = 5  # x, y, dx, dy, pen up
@@ -35,7 +35,7 @@ def trajectory_features(strokes: Strokes, points: int = DEFAULT_POINTS) -> np.nd
     """
     if not MIN_POINTS <= int(points) <= MAX_POINTS:
         raise ValueError(f"points must be from {MIN_POINTS} to {MAX_POINTS}, got {points!r}")
-    lines = _clean_strokes(strokes)  # DataError for bad input, before any work
+    lines = clean_strokes(strokes)  # DataError for bad input, before any work
     if not lines:
         raise NothingDrawnError("nothing drawn")
     path, up = _pen_path(lines)
