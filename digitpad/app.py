@@ -69,12 +69,13 @@ def default_settings() -> QSettings:
 
 
 def describe_model(recognizer: Recognizer, name: str | None = None) -> str:
-    """One status-bar line: name, architecture, checkpoint test accuracy, device (or a given display name)."""
+    """One status-bar line: the models that read drawings ("digitnet + penseq"), architecture, checkpoint test
+    accuracy, device (or a given display name)."""
     if name:
         return f"Model: {name} · {recognizer.device_name}"
     acc = recognizer.test_accuracy
     acc_text = f"test accuracy {acc:.2%}" if acc is not None else "test accuracy unknown"
-    return f"Model: {recognizer.name} ({recognizer.arch}) · {acc_text} · {recognizer.device_name}"
+    return f"Model: {recognizer.drawing_models} ({recognizer.arch}) · {acc_text} · {recognizer.device_name}"
 
 
 def _breakable(text: str, longest: int = 40) -> str:
@@ -274,7 +275,8 @@ class MainWindow(QMainWindow):
         self._device = recognizer.device.type
         self.model_label.setText(describe_model(recognizer, name))
         path = recognizer.checkpoint.path
-        self.model_label.setToolTip(str(path) if path else "a model trained in this session")
+        where = str(path) if path else "a model trained in this session"
+        self.model_label.setToolTip(f"{where}\n{recognizer.sequence_note}" if recognizer.sequence_note else where)
         self.draw_tab.set_recognizer(recognizer)
         self.network_tab.set_recognizer(recognizer, name)
         self._status_message(f"Using model {name or recognizer.name} on {recognizer.device_name}")

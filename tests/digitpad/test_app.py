@@ -231,9 +231,21 @@ def test_the_status_bar_names_the_model_its_accuracy_and_device(any_window, any_
     window, recognizer = any_window, any_rec
     text = window.model_label.text()
     assert recognizer.name in text and recognizer.arch in text and recognizer.device_name in text
+    assert recognizer.drawing_models in text  # "digitnet + penseq": drawings are read by both
     if recognizer.test_accuracy is not None:
         assert f"{recognizer.test_accuracy:.2%}" in text
     assert text == describe_model(recognizer)
+
+
+def test_the_status_bar_says_when_drawings_are_read_by_both_models_and_why_not(window, recognizer):
+    from digitpad.recognizer import Recognizer
+
+    if recognizer.sequence is not None:  # the bundled recognizer: its pen-path view is named
+        assert f"{recognizer.name} + {recognizer.sequence.checkpoint.name}" in window.model_label.text()
+    note = "no penseq.pt: drawings are read by the image model alone"
+    alone = Recognizer(recognizer.model, recognizer.checkpoint, recognizer.device, None, note)
+    window.set_recognizer(alone)
+    assert "+" not in window.model_label.text() and note in window.model_label.toolTip()
 
 
 def test_a_broken_model_file_shows_an_error_and_keeps_the_model(qtbot, any_window, any_rec, tmp_path):
