@@ -9,6 +9,7 @@ import torch
 from digitpad.personal import adapt
 from digitpad.recognizer import Recognizer
 from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.cli import main as train_cli
 from trainer.pendigits import load_pendigits, place_on_canvas, split_by_writer
 from trainer.personal_examples import Example
 from trainer.preprocess import strokes_to_mnist
@@ -81,7 +82,8 @@ def test_a_writers_misread_digit_is_read_right_after_teaching(rec, heldout):
 
 
 @pytest.mark.slow
-def test_a_personalized_model_saves_as_a_normal_checkpoint_with_its_pen_path_model(rec, heldout, tmp_path):
+def test_a_personalized_model_saves_as_a_normal_checkpoint_with_its_pen_path_model(rec, heldout, tmp_path, mnist_dir,
+                                                                                   capsys):
     mine = rec.personalized([(drawn(d), d.label) for d in heldout[:5]])
     path = save_checkpoint(mine.checkpoint, tmp_path / "mine.pt")
     raw = torch.load(path, weights_only=True)
@@ -94,6 +96,10 @@ def test_a_personalized_model_saves_as_a_normal_checkpoint_with_its_pen_path_mod
         assert np.array_equal(again.predict_strokes(strokes).probabilities, mine.predict_strokes(strokes).probabilities)
     images = np.stack([strokes_to_mnist(drawn(d)) for d in heldout[:10]])
     assert np.array_equal(again.predict_batch(images), mine.predict_batch(images))
+    # `digitpad-train evaluate` scores its image model on MNIST
+    assert train_cli(["evaluate", str(path), "--data-dir", str(mnist_dir), "--test-subset", "200", "--device", "cpu",
+                      "--threads", "1"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
 
 
 @pytest.mark.slow
