@@ -72,6 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
     p.add_argument("--replay", choices=("all", "pen", "none"), default="all",
                    help="replay sources personalized() may use (default: all it finds)")
+    p.add_argument("--image-only", action="store_true",
+                   help="the bundled image model alone, without the pen-path view (as a model opened from a file)")
     p.add_argument("--latency-only", action="store_true",
                    help="only time predict_strokes of the base and of one personalized model (a few seconds)")
     return p.parse_args(argv)
@@ -175,6 +177,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     print(f"load at start: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} CPUs; torch threads 1")
     rec = Recognizer.load(device="cpu")
+    if args.image_only:
+        rec = Recognizer(rec.model, rec.checkpoint, rec.device)
     path = args.pendigits or default_pendigits_path()
     if path is None:
         sys.exit("pen digits not found: pass --pendigits or set $DIGITPAD_PENDIGITS")
