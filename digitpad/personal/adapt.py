@@ -236,11 +236,6 @@ def variants(example: Example, copies: int) -> list[list[np.ndarray]]:
     return [strokes] + [augment_strokes(strokes, rng) for _ in range(copies - 1)]
 
 
-def renderings(example: Example, copies: int) -> list[np.ndarray]:
-    """The example's variants as the image model sees them: (28, 28) float32 each."""
-    return [strokes_to_mnist(s) for s in variants(example, copies)]
-
-
 def augment_strokes(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
     """A small random affine warp about the bounding-box centre, plus Gaussian jitter of every point."""
     pts = np.concatenate(strokes)
