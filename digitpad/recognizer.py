@@ -107,6 +107,11 @@ class SequenceView:
         """The trajectory model in `path`; CheckpointError if it cannot be used (any failure)."""
         return cls(*_load_checked(path, device), device)
 
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, device: torch.device) -> SequenceView:
+        """The trajectory model of an in-memory checkpoint (e.g. a file's "sequence" part), checked as it is built."""
+        return cls(build_model(ckpt, device=device), ckpt, device)
+
     def log_probabilities(self, strokes: Strokes) -> np.ndarray:
         """(10,) float64 log-probabilities of the drawing's digit."""
         x = torch.from_numpy(trajectory_features(strokes, self.points)).to(self.device)[None]
@@ -173,6 +178,8 @@ class Recognizer:
         if _same_file(path, bundled_model_path()) and _kind(ckpt) is InputKind.IMAGE:
             sequence, note = _bundled_sequence(dev)
             return cls(model, ckpt, dev, sequence, note)
+        if ckpt.sequence is not None:  # e.g. a saved personalized model: its own adapted pen-path model
+            return cls(model, ckpt, dev, SequenceView.from_checkpoint(ckpt.sequence, dev))
         return cls(model, ckpt, dev)
 
     @classmethod
@@ -188,13 +195,18 @@ class Recognizer:
     def personalized(self, examples: Iterable[Any]) -> Recognizer:
         """A new recognizer adapted to one person's digits: (strokes, label) pairs or personal Examples.
 
-        Only the model's last layer is refitted (see digitpad.personal.adapt), so the result saves as a
-        normal checkpoint (``.checkpoint``). Deterministic; this recognizer is left unchanged; no examples
+        Only the last layer of the image model, and of the sequence view when there is one, is refitted (see
+        digitpad.personal.adapt), so the result saves as a normal checkpoint (``.checkpoint``, its adapted
+        sequence view in its "sequence" field). Deterministic; this recognizer is left unchanged; no examples
         give a recognizer that predicts exactly like this one.
         """
         from digitpad.personal.adapt import personalize  # torch-heavy work only when asked for
 
-        mine = Recognizer.from_checkpoint(personalize(self, examples), device=self.device, sequence=self.sequence)
+        ckpt = personalize(self, examples)
+        sequence = self.sequence
+        if ckpt.sequence is not None and ckpt is not self.checkpoint:
+            sequence = SequenceView.from_checkpoint(ckpt.sequence, self.device)
+        mine = Recognizer.from_checkpoint(ckpt, device=self.device, sequence=sequence)
         mine.sequence_note = self.sequence_note
         return mine
 
