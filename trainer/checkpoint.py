@@ -663,7 +663,7 @@ def _probe(model: nn.Module, ckpt: Checkpoint, where: str) -> None:
         raise CheckpointError(f"{where}: the model fails on a test input: {brief(exc, 200)}") from exc
     if tuple(out.shape) != (2, NUM_CLASSES) or not bool(torch.isfinite(out).all()):
         raise CheckpointError(
-            f"{where}: refused: on a test image the model outputs NaN or infinite values (its weights are out of range)"
+            f"{where}: refused: on a test input the model outputs NaN or infinite values (its weights are out of range)"
         )
 
 
