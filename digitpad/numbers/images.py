@@ -102,7 +102,7 @@ def read_image(rec: Recognizer, image: Any,
         pad = max(2, int(CROP_PAD * max(crop.shape)))
         return image_to_mnist(np.pad(crop.astype(np.float32), pad))
 
-    return read_pieces(rec, boxes, render, MAX_PIECES, judge)
+    return read_pieces(rec, boxes, render, MAX_PIECES, judge)[0]
 
 
 def _shrunk(gray: np.ndarray) -> np.ndarray:
