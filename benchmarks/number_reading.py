@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))  # run as a script from a checkout
 from digitpad.numbers.compose import JOINED, SPACED, TIGHT, random_numbers  # noqa: E402
 from digitpad.numbers.onedigit import load_onedigit  # noqa: E402
 from digitpad.numbers.segment import OneDigitJudge, PriorJudge  # noqa: E402
-from digitpad.numbers.strokes import read_strokes  # noqa: E402
+from digitpad.numbers.strokes import CUT_STROKES, read_strokes  # noqa: E402
 from digitpad.recognizer import Recognizer  # noqa: E402
 from trainer.pendigits import load_pendigits, split_by_writer  # noqa: E402
 
@@ -52,7 +52,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="whose digits to compose: held-out writers (the measure) or training writers (tuning)")
     p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
     p.add_argument("--latency-only", action="store_true", help="measure the latency table only")
-    p.add_argument("--no-cuts", dest="cut", action="store_false", help="never cut a stroke (predict_number cuts)")
+    p.add_argument("--single-only", action="store_true", help="measure the single-digit table only")
+    p.add_argument("--cuts", dest="cut", action="store_true", default=None,
+                   help="cut strokes where digits are joined (default: strokes.CUT_STROKES, off)")
+    p.add_argument("--no-cuts", dest="cut", action="store_false", help="never cut a stroke")
     p.add_argument("--spacings", nargs="+", choices=tuple(SPACINGS), default=list(SPACINGS), help="(default: all)")
     p.add_argument("--judge", choices=("both", "onedigit", "prior"), default="both",
                    help="which judges to measure (default: %(default)s)")
@@ -79,7 +82,7 @@ def segmented(reading, number) -> bool:
 
 def accuracy_table(rec: Recognizer, digits, rng: np.random.Generator, count: int, judge_map: dict,
                    lengths: tuple[int, ...] = LENGTHS, spacings: tuple[str, ...] = tuple(SPACINGS),
-                   cut: bool = True) -> None:
+                   cut: bool | None = None) -> None:
     print("| spacing | digits | numbers | judge | segmentation | string | digits read alone |")
     print("|---|---|---|---|---|---|---|")
     for spacing in spacings:
@@ -94,7 +97,7 @@ def accuracy_table(rec: Recognizer, digits, rng: np.random.Generator, count: int
                 print(f"| {spacing} | {length} | {count} | {name} | {seg:.2%} | {text:.2%} | {alone:.2%} |", flush=True)
 
 
-def single_digit_table(rec: Recognizer, digits, judge_map: dict, cut: bool = True) -> None:
+def single_digit_table(rec: Recognizer, digits, judge_map: dict, cut: bool | None = None) -> None:
     multi = [d for d in digits if len(d.strokes) > 1]
     print("\n| judge | single digits kept whole | of them multi-stroke | read right |")
     print("|---|---|---|---|")
@@ -106,7 +109,7 @@ def single_digit_table(rec: Recognizer, digits, judge_map: dict, cut: bool = Tru
         print(f"| {name} | {whole:.2%} of {len(digits)} | {whole_multi:.2%} of {len(multi)} | {right:.2%} |", flush=True)
 
 
-def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict, cut: bool = True) -> None:
+def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict, cut: bool | None = None) -> None:
     numbers = random_numbers(digits, rng, LATENCY_RUNS, 4, TIGHT)
     print("\n| judge | 4-digit number p50 | p95 | strokes per number (mean) |")
     print("|---|---|---|---|")
@@ -130,12 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     rec = Recognizer.load(device="cpu")
     judge_map = judges(args.onedigit, args.judge)
     print(f"{args.writers} writers' pen digits ({len(digits)}), model {rec.name}, torch threads 1, "
-          f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()}), cuts {'on' if args.cut else 'off'}\n")
+          f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()}), cuts {'on' if (CUT_STROKES if args.cut is None else args.cut) else 'off'}\n")
     rng = np.random.default_rng(args.seed)
     if not args.latency_only:
-        accuracy_table(rec, digits, rng, args.numbers, judge_map, tuple(args.lengths), tuple(args.spacings), args.cut)
+        if not args.single_only:
+            accuracy_table(rec, digits, rng, args.numbers, judge_map, tuple(args.lengths), tuple(args.spacings),
+                           args.cut)
         single_digit_table(rec, digits, judge_map, args.cut)
-    latency_table(rec, digits, rng, judge_map, args.cut)
+    if not args.single_only:
+        latency_table(rec, digits, rng, judge_map, args.cut)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -7,6 +7,7 @@ import pytest
 
 from digitpad.numbers.compose import TIGHT, by_writer, compose_number
 from digitpad.numbers.reading import NumberReading
+from digitpad.numbers.strokes import read_strokes
 from digitpad.recognizer import Recognizer, bundled_model_path
 from trainer.errors import NothingDrawnError
 
@@ -134,12 +135,21 @@ def test_two_digits_joined_by_the_pen_into_one_stroke_are_cut_apart(rec, heldout
         own = writers[sorted(writers)[rng.integers(len(writers))]]
         pair = [own[i] for i in rng.integers(len(own), size=2)]
         number = join_pairs(compose_number(pair, rng, gaps=JOINED), rng)
-        reading = rec.predict_number(number.strokes)
+        reading = read_strokes(rec, number.strokes, cut=True)   # cutting is off in predict_number by default
         cut.append(len(reading) == 2 and all(number.matches(k, p) for k, p in enumerate(reading.parts)))
     assert np.mean(cut) >= JOINED_FLOOR
 
 
-def test_a_single_digit_is_one_part_holding_every_point(rec, heldout):
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_single_digit_is_one_part_holding_every_point(rec, heldout, cut):
     digit = first_of(heldout, 6, 2)
-    reading = rec.predict_number(digit.strokes)
+    reading = read_strokes(rec, digit.strokes, cut=cut)
     assert reading.parts == [[(i, 0, len(s)) for i, s in enumerate(digit.strokes)]]
+
+
+@pytest.mark.parametrize("label", [4, 5, 7])
+def test_cutting_strokes_leaves_single_digits_as_they_were(rec, heldout, label):
+    digits = [d for d in heldout if d.label == label][:20]
+    for digit in digits:
+        plain, cut = read_strokes(rec, digit.strokes, cut=False), read_strokes(rec, digit.strokes, cut=True)
+        assert cut.groups == plain.groups and cut.text == plain.text
