@@ -1,9 +1,11 @@
 """How well do our models read digits people draw, and how fast? Prints one table (not a test).
 
 For every checkpoint given:
-  (a) MNIST test accuracy through `Recognizer.predict_batch`;
+  (a) MNIST test accuracy through `Recognizer.predict_batch`, with one view ("MNIST") and with the five
+      shifted views pictures get ("MNIST x5", `digitpad.recognizer.Views`);
   (b) accuracy on pen digits of the held-out writers (`trainer.pendigits.HELDOUT_WRITERS`), each placed
-      on a 400-px canvas at a random size (35-80% of the height) and position, through `predict_strokes`;
+      on a 400-px canvas at a random size (35-80% of the height) and position, through `predict_strokes`
+      of the image model alone ("pen"), and combined with the trajectory model ("+ penseq", when there is one);
   (c) the same drawings through a naive pipeline: the whole canvas rendered with the app's default pen
       and resized to 28x28, which is what preprocessing is worth;
   latency p50/p95 of `predict_strokes` (preprocessing included) next to the bare forward pass, one image,
@@ -11,8 +13,10 @@ For every checkpoint given:
 With a trajectory model (`--sequence`, default assets/penseq.pt when present) two more rows: the
 trajectory model alone on the pen digits, and the first model combined with it the way the bundled
 recognizer reads drawings (`Recognizer.predict_strokes`, weight `SEQUENCE_WEIGHT`; images still go to
-the image model alone, so its MNIST figure is the image model's). `--weights 0,0.25,...` also prints the
-combined accuracy at each weight (how SEQUENCE_WEIGHT was chosen, on the held-out writers).
+the image model alone, so its MNIST figure is the image model's), with that combination's latency.
+`--weights 0,0.25,...` also prints the combined accuracy at each weight (how SEQUENCE_WEIGHT was chosen,
+on the held-out writers). Several `--models` make the table of what each training option adds
+(benchmarks/ablation.sh trains the short runs it compares).
 Seeded: the same command prints the same accuracies.
 
 `--final-writers` reads the final held-out group (FINAL_WRITERS) instead of HELDOUT_WRITERS: for the
@@ -41,6 +45,7 @@ from digitpad.recognizer import (  # noqa: E402
     SEQUENCE_WEIGHT,
     Recognizer,
     SequenceView,
+    Views,
     bundled_model_path,
     bundled_sequence_path,
 )
@@ -55,7 +60,6 @@ from trainer.pendigits import (  # noqa: E402
     random_placement,
     split_by_writer,
 )
-from trainer.preprocess import strokes_to_mnist  # noqa: E402
 
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "mnist"
 NAIVE_PEN = 18            # px on the 400-px canvas: the app's default pen (0.045 of the paper side)
@@ -156,15 +160,13 @@ def image_only(rec: Recognizer) -> Recognizer:
     return Recognizer(rec.model, rec.checkpoint, rec.device)
 
 
-def sequence_rows(args, images: np.ndarray, mnist_labels: np.ndarray, drawings: list[Drawing],
-                  pen_labels: np.ndarray) -> np.ndarray:
+def sequence_rows(args, seq: SequenceView, seq_logp: np.ndarray, images: np.ndarray, mnist_labels: np.ndarray,
+                  drawings: list[Drawing], pen_labels: np.ndarray) -> np.ndarray:
     """The trajectory model alone, and the first model combined with it, as rows of the table; the combination's
     readings of the pen digits."""
     cpu = torch.device("cpu")
-    seq = SequenceView.load(args.sequence, cpu)
     first = image_only(Recognizer.load(args.models[0], device="cpu"))
     both = Recognizer(first.model, first.checkpoint, cpu, seq)
-    seq_logp = np.stack([seq.log_probabilities(d.strokes) for d in drawings])
     sample = [d.strokes for d in drawings[:100]]
     s50, s95 = percentiles_ms(seq.log_probabilities, sample, args.latency_runs)
     x = torch.from_numpy(_features(seq, sample[0]))[None]
@@ -174,19 +176,25 @@ def sequence_rows(args, images: np.ndarray, mnist_labels: np.ndarray, drawings: 
             seq.model(t)
 
     f50, f95 = percentiles_ms(forward, [x], args.latency_runs)
-    print(f"{seq.checkpoint.name:<22} {seq.checkpoint.arch:<12} {count_parameters(seq.model):>8} {'-':>7} "
-          f"{(seq_logp.argmax(1) == pen_labels).mean():>7.2%} {'-':>7} {s50:>9.2f} / {s95:<7.2f} "
+    print(f"{seq.checkpoint.name:<22} {seq.checkpoint.arch:<12} {count_parameters(seq.model):>8} {'-':>7} {'-':>8} "
+          f"{(seq_logp.argmax(1) == pen_labels).mean():>7.2%} {'-':>8} {'-':>7} {s50:>9.2f} / {s95:<7.2f} "
           f"{f50:>9.2f} / {f95:<7.2f}", flush=True)
     preds = np.array([both.predict_strokes(d.strokes).digit for d in drawings])
-    mnist_acc = float((both.predict_batch(images).argmax(axis=1) == mnist_labels).mean())
+    mnist1, mnist5 = mnist_accuracies(both, images, mnist_labels)
     s50, s95 = percentiles_ms(both.predict_strokes, sample, args.latency_runs)
     name = f"{first.name} + {seq.checkpoint.name}"
     params = count_parameters(first.model) + count_parameters(seq.model)
-    print(f"{name:<22} {'w ' + format(SEQUENCE_WEIGHT, 'g'):<12} {params:>8} {mnist_acc:>7.2%} "
-          f"{(preds == pen_labels).mean():>7.2%} {'-':>7} {s50:>9.2f} / {s95:<7.2f}", flush=True)
+    print(f"{name:<22} {'w ' + format(SEQUENCE_WEIGHT, 'g'):<12} {params:>8} {mnist1:>7.2%} {mnist5:>8.2%} "
+          f"{'-':>7} {(preds == pen_labels).mean():>8.2%} {'-':>7} {s50:>9.2f} / {s95:<7.2f}", flush=True)
     if args.weights:
         weight_table(first, drawings, pen_labels, seq_logp, args.weights)
     return preds
+
+
+def mnist_accuracies(rec: Recognizer, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """MNIST accuracy with one view and with the five shifted views pictures get."""
+    return tuple(float((rec.predict_batch(images, views).argmax(axis=1) == labels).mean())
+                 for views in (Views.ONE, Views.SHIFTED))
 
 
 def _features(seq: SequenceView, strokes) -> np.ndarray:
@@ -198,8 +206,7 @@ def _features(seq: SequenceView, strokes) -> np.ndarray:
 def weight_table(first: Recognizer, drawings: list[Drawing], pen_labels: np.ndarray, seq_logp: np.ndarray,
                  weights: list[float]) -> None:
     """Combined accuracy on the pen digits at each weight of the trajectory model."""
-    cnn_logp = np.log(np.stack([first.predict_mnist_image(strokes_to_mnist(d.strokes)).probabilities
-                                for d in drawings]).clip(1e-300))
+    cnn_logp = np.log(np.stack([first.predict_strokes(d.strokes).probabilities for d in drawings]).clip(1e-300))
     print("\nweight of the trajectory model -> pen-digit accuracy of the combination")
     for w in weights:
         acc = (((1 - w) * cnn_logp + w * seq_logp).argmax(1) == pen_labels).mean()
@@ -243,22 +250,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MNIST test: {len(images)} images; held-out pen digits: {len(drawings)} "
           f"(writers {', '.join(map(str, args.writers))}), "
           f"seed {args.seed}; latency: {args.latency_runs} calls, 1 CPU thread, {load_average()}\n")
-    header = (f"{'model':<22} {'arch':<12} {'params':>8} {'MNIST':>7} {'pen':>7} {'naive':>7} "
-              f"{'strokes p50/p95 ms':>19} {'forward p50/p95 ms':>19}")
+    header = (f"{'model':<22} {'arch':<12} {'params':>8} {'MNIST':>7} {'MNIST x5':>8} {'pen':>7} {'+ penseq':>8} "
+              f"{'naive':>7} {'strokes p50/p95 ms':>19} {'forward p50/p95 ms':>19}")
     print(header)
     print("-" * len(header))
+    seq = None if args.sequence is None else SequenceView.load(args.sequence, torch.device("cpu"))
+    seq_logp = None if seq is None else np.stack([seq.log_probabilities(d.strokes) for d in drawings])
     first_preds = None
     for path in args.models:
         rec = image_only(Recognizer.load(path, device=args.device))
-        mnist_acc = float((rec.predict_batch(images).argmax(axis=1) == mnist_labels).mean())
-        preds = np.array([rec.predict_strokes(d.strokes).digit for d in drawings])
-        naive_preds = np.array([rec.predict_mnist_image(img).digit for img in naive])
+        mnist1, mnist5 = mnist_accuracies(rec, images, mnist_labels)
+        cnn_logp = np.log(np.stack([rec.predict_strokes(d.strokes).probabilities for d in drawings]).clip(1e-300))
+        preds = cnn_logp.argmax(1)
+        combined = "-" if seq_logp is None else \
+            format((((1 - SEQUENCE_WEIGHT) * cnn_logp + SEQUENCE_WEIGHT * seq_logp).argmax(1) == pen_labels).mean(), ".2%")
+        naive_preds = np.array([rec.predict_mnist_image(img, Views.ONE).digit for img in naive])
         first_preds = preds if first_preds is None else first_preds
         s50, s95, f50, f95 = latency(path, drawings, args.latency_runs)
-        print(f"{rec.name:<22} {rec.arch:<12} {count_parameters(rec.model):>8} {mnist_acc:>7.2%} "
-              f"{(preds == pen_labels).mean():>7.2%} {(naive_preds == pen_labels).mean():>7.2%} "
+        print(f"{rec.name:<22} {rec.arch:<12} {count_parameters(rec.model):>8} {mnist1:>7.2%} {mnist5:>8.2%} "
+              f"{(preds == pen_labels).mean():>7.2%} {combined:>8} {(naive_preds == pen_labels).mean():>7.2%} "
               f"{s50:>9.2f} / {s95:<7.2f} {f50:>9.2f} / {f95:<7.2f}", flush=True)
-    combined = None if args.sequence is None else sequence_rows(args, images, mnist_labels, drawings, pen_labels)
+    combined = None if seq is None else sequence_rows(args, seq, seq_logp, images, mnist_labels, drawings, pen_labels)
 
     print_confusion(args.models[0].name, pen_labels, first_preds)
     if combined is not None:

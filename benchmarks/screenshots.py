@@ -125,9 +125,15 @@ def draw_number(window, pendigits: Path, text: str = "2026") -> None:
     writer = [d for d in train if d.writer == train[0].writer]
     digits = [next(d for d in writer if d.label == int(c)) for c in text]
     number = compose_number(digits, np.random.default_rng(1), height=120.0)
-    shift = np.array([20.0, 0.0])  # away from the paper's left edge
     canvas = window.canvas
-    replay(canvas, [np.array([[p.x(), p.y()] for p in (canvas.from_paper(*(q + shift)) for q in s)]) for s in number.strokes])
+    margin = 20.0  # paper units kept free at each side
+    points = np.concatenate(number.strokes)
+    left, right = points[:, 0].min(), points[:, 0].max()
+    # a narrow window's paper is narrower (its units keep their size): write smaller rather than off the edge
+    scale = min(1.0, (canvas.sheet_width() - 2 * margin) / (right - left))
+    top = points[:, 1].min()
+    strokes = [np.column_stack([margin + (s[:, 0] - left) * scale, top + (s[:, 1] - top) * scale]) for s in number.strokes]
+    replay(canvas, [np.array([[p.x(), p.y()] for p in (canvas.from_paper(*q) for q in s)]) for s in strokes])
     wait_for(window.predictionChanged, 20)
 
 

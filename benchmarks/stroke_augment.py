@@ -17,9 +17,14 @@ MNIST test set, on the held-out writers placed as benchmarks/recognition.py plac
 the held-out writers' digits redrawn in each style by trainer.styles (synthetic: the same synthesizers
 made the training styles). About 70-80 s a variant on one core of this machine.
 
+With --score, instead: the same held-out and styled sets read by each checkpoint given (its image model
+alone, as `predict_strokes` reads a drawing), e.g. the runs of benchmarks/ablation.sh: what each style adds
+for people who write that way, beside what the option costs on MNIST (benchmarks/recognition.py).
+
     .venv/bin/python benchmarks/stroke_augment.py             # 2000 digits, 30 training steps
     .venv/bin/python benchmarks/stroke_augment.py --digits 500 --steps 10
     .venv/bin/python benchmarks/stroke_augment.py --finetune base:1 aug:1 aug+all:1
+    .venv/bin/python benchmarks/stroke_augment.py --score ablation/base.pt ablation/styles.pt
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch threads for the training steps (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     p.add_argument("--finetune", nargs="+", metavar="VARIANT:SEED", help="fine-tune comparisons instead (see above)")
+    p.add_argument("--score", nargs="+", type=Path, metavar="MODEL", help="score these checkpoints instead (see above)")
     p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "mnist", help="MNIST (default: %(default)s)")
     return p.parse_args(argv)
 
@@ -95,32 +101,57 @@ def finetune_options(variant: str) -> dict:
     return {"stroke_augment": True, "styles": styles or "none"}
 
 
-def finetune(args: argparse.Namespace) -> int:
-    """Short fine-tunes of the bundled model, one per VARIANT:SEED, scored on MNIST, held-out and styled pen digits."""
+def heldout_sets(pendigits: Path | None) -> tuple[list, dict[str, list]]:
+    """The held-out writers' digits placed as benchmarks/recognition.py places them, and redrawn in each style."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from recognition import heldout_drawings
 
-    from digitpad.recognizer import Recognizer, bundled_model_path
-    from trainer.checkpoint import load_model
-    from trainer.data import load_mnist
     from trainer.pendigits import random_placement
-    from trainer.train import TrainConfig, train
 
-    drawings = [(d.label, d.strokes) for d in heldout_drawings(args.pendigits, 0, 0)]
-    _, heldout = split_by_writer(load_pendigits(args.pendigits))
+    drawings = [(d.label, d.strokes) for d in heldout_drawings(pendigits, 0, 0)]
+    _, heldout = split_by_writer(load_pendigits(pendigits))
     styled: dict[str, list] = {}
     for name, style in STYLES.items():
         rng = np.random.default_rng(10)
         made = [style.make(d.strokes, rng) for d in heldout if d.label == style.label]
         styled[name] = [(style.label, random_placement(m, rng)) for m in made if m is not None]
+    return drawings, styled
 
-    def accuracy(rec, items) -> str:
-        return f"{np.mean([rec.predict_strokes(s).digit == k for k, s in items]):.2%}" if items else "-"
 
-    print(f"{'variant':<18} {'seed':>4} {'train':>6} {'s':>5} {'MNIST':>7} {'pen':>7}  "
+def accuracy(rec, items) -> str:
+    return f"{np.mean([rec.predict_strokes(s).digit == k for k, s in items]):.2%}" if items else "-"
+
+
+def print_sets_header(first: str, drawings: list, styled: dict[str, list]) -> None:
+    print(f"{first:<18} {'seed':>4} {'train':>6} {'s':>5} {'MNIST':>7} {'pen':>7}  "
           + " ".join(f"{n:>9}" for n in STYLES))
     print(f"{'(held-out digits)':<18} {'':>4} {'':>6} {'':>5} {10000:>7} {len(drawings):>7}  "
           + " ".join(f"{len(v):>9}" for v in styled.values()))
+
+
+def score(args: argparse.Namespace) -> int:
+    """Each checkpoint's image model on the held-out and styled held-out pen digits."""
+    from digitpad.recognizer import Recognizer
+
+    drawings, styled = heldout_sets(args.pendigits)
+    print_sets_header("model", drawings, styled)
+    for path in args.score:
+        loaded = Recognizer.load(path, device="cpu")
+        rec = Recognizer(loaded.model, loaded.checkpoint, loaded.device)  # the image model alone
+        print(f"{path.stem:<18} {'':>4} {'':>6} {'':>5} {'':>7} {accuracy(rec, drawings):>7}  "
+              + " ".join(f"{accuracy(rec, v):>9}" for v in styled.values()), flush=True)
+    return 0
+
+
+def finetune(args: argparse.Namespace) -> int:
+    """Short fine-tunes of the bundled model, one per VARIANT:SEED, scored on MNIST, held-out and styled pen digits."""
+    from digitpad.recognizer import Recognizer, bundled_model_path
+    from trainer.checkpoint import load_model
+    from trainer.data import load_mnist
+    from trainer.train import TrainConfig, train
+
+    drawings, styled = heldout_sets(args.pendigits)
+    print_sets_header("variant", drawings, styled)
     bundled = Recognizer.load(device="cpu")
     print(f"{'bundled':<18} {'':>4} {'':>6} {'':>5} {'':>7} {accuracy(bundled, drawings):>7}  "
           + " ".join(f"{accuracy(bundled, v):>9}" for v in styled.values()), flush=True)
@@ -146,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.finetune:
         return finetune(args)
+    if args.score:
+        return score(args)
     train, _heldout = split_by_writer(load_pendigits(args.pendigits))
     rng = np.random.default_rng(args.seed)
     digits = [train[i] for i in sorted(rng.choice(len(train), min(args.digits, len(train)), replace=False))]

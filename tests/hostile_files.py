@@ -65,6 +65,11 @@ def cnn_state(seed: int = 0) -> dict:
     return dict(create_model("cnn").state_dict())
 
 
+def penseq_state(seed: int = 0) -> dict:
+    torch.manual_seed(seed)
+    return dict(create_model("penseq").state_dict())
+
+
 def checkpoint(**changes) -> dict:
     """A valid digitpad checkpoint of cnn with `changes` applied (a callable changes the old value)."""
     content = {
@@ -185,6 +190,8 @@ MODEL_CASES: dict[str, ModelCase] = {
     "digitnet width 3000": ModelCase(no_weights("digitnet", width=3000), "'width' is 3000"),
     "digitnet width 512, 32 convs": ModelCase(no_weights("digitnet", width=512, deep_convs=32), "(limit 20,000,000)"),
     "digitnet width -1": ModelCase(no_weights("digitnet", width=-1), "'width' is -1"),
+    "penseq points 1000000": ModelCase(no_weights("penseq", points=1_000_000), "'points' is 1000000"),
+    "penseq width 3000": ModelCase(no_weights("penseq", width=3000), "'width' is 3000"),
     # 3. allocations inside the unpickler, compressed bombs
     "bytearray(3e9) pickle": ModelCase(bytearray_bomb, "asks for builtins.bytearray"),
     "deflate bomb record": ModelCase(deflate_bomb, "compression bomb"),
@@ -200,6 +207,9 @@ MODEL_CASES: dict[str, ModelCase] = {
                                "outputs NaN or infinite"),
     "bare digitnet weights x1e37": ModelCase(
         saving(lambda: with_weights(lambda t: t * 1e37)(dict(create_model("digitnet").state_dict()))),
+        "outputs NaN or infinite"),
+    "penseq weights x1e37": ModelCase(
+        saving(lambda: checkpoint(arch="penseq", state_dict=with_weights(lambda t: t * 1e37)(penseq_state()))),
         "outputs NaN or infinite"),
     # 5. odd values
     "sparse weight": ModelCase(saving(lambda: checkpoint(state_dict=with_weights(lambda t: t.to_sparse(), "fc1.weight"))),

@@ -7,7 +7,12 @@ A checkpoint file is ``torch.save`` of one plain dict::
      "state_dict": {name: tensor},
      "normalization": {"mean": 0.1307, "std": 0.3081},
      "hparams": {...}, "metrics": {...},          # the training config and final test figures
-     "created": "2024-05-01T12:00:00+02:00"}
+     "created": "2024-05-01T12:00:00+02:00",
+     "sequence": {"arch": "penseq", "model_args": {...}, "state_dict": {...}, "normalization": {...}}}
+
+"sequence" is optional: a pen-path model that reads drawings beside this image model (a personalized
+model carries its adapted copy of the bundled one, digitpad.personal.adapt). It is checked like the
+model itself (architecture, bounded arguments, dense finite weights, a probe) and must read pen paths.
 
 Everything in it is a dict, list, str, int, float, bool, None or tensor, so it loads with
 ``torch.load(weights_only=True)``, the only way this module ever reads a file: a file that
@@ -57,6 +62,7 @@ FORMAT_VERSION = 1
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 # Keys under which training scripts commonly nest the weights in a bigger dict.
 NESTED_STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model")
+SEQUENCE_FIELDS = ("arch", "model_args", "state_dict", "normalization")  # of the optional "sequence" field
 NEW_FILE_MODE = 0o644  # mkstemp creates 0600; a model file is meant to be shared
 MAX_PROBLEMS_SHOWN = 4  # key/shape mismatches listed in one error message
 # How torch's weights-only unpickler names what a hostile (or merely exotic) file asks it to import.
@@ -104,6 +110,7 @@ class Checkpoint:
     created: str = ""  # ISO 8601
     path: Path | None = None  # where it was loaded from (not saved)
     notes: list[str] = field(default_factory=list)  # what loading dropped or fixed, one line each (not saved)
+    sequence: Checkpoint | None = None  # a pen-path model read beside this image model (saved as "sequence")
 
     @property
     def name(self) -> str:
@@ -217,6 +224,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     else:
         ckpt = _from_bare(content, path)
     _check_weights(ckpt, _where(ckpt))
+    if ckpt.sequence is not None:
+        _check_weights(ckpt.sequence, f"{path}: field 'sequence'")
     return ckpt
 
 
@@ -302,6 +311,26 @@ def _from_payload(content: Mapping, path: Path) -> Checkpoint:
         created=_checked_created(content["created"], notes),
         path=path,
         notes=notes,
+        sequence=_sequence_part(content["sequence"], path) if content.get("sequence") is not None else None,
+    )
+
+
+def _sequence_part(part: object, path: Path) -> Checkpoint:
+    """The optional "sequence" field: a pen-path model's arch, model_args, state_dict and normalization."""
+    where = f"{path}: field 'sequence'"
+    if not isinstance(part, Mapping):
+        raise CheckpointError(f"{where} should be a dict, but it is a {type(part).__name__}")
+    for key in SEQUENCE_FIELDS:
+        if not isinstance(part.get(key), Mapping if key != "arch" else str):
+            raise CheckpointError(f"{where}: {key!r} is missing or of the wrong type")
+    arch = part["arch"]
+    if arch not in ARCHITECTURES or ARCHITECTURES[arch].input_kind is not InputKind.TRAJECTORY:
+        raise CheckpointError(f"{where}: {_show(arch)} is not a pen-path architecture")
+    return Checkpoint(
+        arch=arch,
+        model_args=_check_model_args({**ARCHITECTURES[arch].older_args, **_flat_args(part["model_args"], where)}, where),
+        state_dict=_tensor_dict(part["state_dict"], where),
+        normalization=_check_normalization(part["normalization"], where),
     )
 
 
@@ -634,7 +663,7 @@ def _probe(model: nn.Module, ckpt: Checkpoint, where: str) -> None:
         raise CheckpointError(f"{where}: the model fails on a test input: {brief(exc, 200)}") from exc
     if tuple(out.shape) != (2, NUM_CLASSES) or not bool(torch.isfinite(out).all()):
         raise CheckpointError(
-            f"{where}: refused: on a test image the model outputs NaN or infinite values (its weights are out of range)"
+            f"{where}: refused: on a test input the model outputs NaN or infinite values (its weights are out of range)"
         )
 
 
@@ -688,9 +717,21 @@ def _payload(ckpt: Checkpoint, path: Path) -> dict:
             "hparams": _plain(dict(ckpt.hparams), "hparams"),
             "metrics": _plain(dict(ckpt.metrics), "metrics"),
             "created": str(ckpt.created or _now_iso()),
+            **({"sequence": _sequence_payload(ckpt.sequence)} if ckpt.sequence is not None else {}),
         }
     except CheckpointError as exc:
         raise CheckpointError(f"cannot save the model to {path}: {exc}") from None
+
+
+def _sequence_payload(seq: Checkpoint) -> dict:
+    if ARCHITECTURES[seq.arch].input_kind is not InputKind.TRAJECTORY or seq.sequence is not None:
+        raise CheckpointError(f"its 'sequence' must be one pen-path model, not a {seq.arch}")
+    return {
+        "arch": str(seq.arch),
+        "model_args": _plain(dict(seq.model_args), "sequence model_args"),
+        "state_dict": {k: v.detach().cpu() for k, v in seq.state_dict.items()},
+        "normalization": _plain(dict(seq.normalization), "sequence normalization"),
+    }
 
 
 def _plain(value, where: str):

@@ -101,13 +101,26 @@ def _as_model(source, normalization: dict | None) -> tuple[nn.Module, dict, dict
     if isinstance(source, (str, os.PathLike)):
         source = load_checkpoint(source)
     if isinstance(source, Checkpoint):
-        model = build_model(source, "cpu")
+        model = build_model(source, "cpu")  # the file's own checks first (sizes, weights, a probe pass)
+        _check_image_model(source)
         norm = normalization or source.normalization or default_norm
         return model, norm, {"arch": source.arch, "source": "digitpad"}
     if isinstance(source, nn.Module):
         model = copy.deepcopy(source).cpu().eval()  # never move or switch the caller's model
         return model, normalization or default_norm, {"source": "digitpad"}
     raise TypeError(f"export_onnx needs an nn.Module, a Checkpoint or a path, not {type(source).__name__}")
+
+
+def _check_image_model(ckpt) -> None:
+    """ExportError up front for a model that does not read 28x28 images (the graph's one input)."""
+    from trainer.models import ARCHITECTURES, InputKind
+
+    spec = ARCHITECTURES.get(ckpt.arch)
+    if spec is not None and spec.input_kind is not InputKind.IMAGE:
+        raise ExportError(
+            f"{ckpt.arch} reads pen paths, not images: ONNX export is for image models, whose input is a "
+            f"(batch, 1, {IMAGE_SIZE}, {IMAGE_SIZE}) image"
+        )
 
 
 def _torch_export(model: nn.Module, path: Path, opset: int) -> None:

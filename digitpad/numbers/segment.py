@@ -26,7 +26,7 @@ from digitpad.numbers.candidates import (
 )
 from digitpad.numbers.onedigit import OneDigitModel, feature_matrix, load_onedigit
 from digitpad.numbers.reading import NumberReading
-from digitpad.recognizer import Prediction, Recognizer
+from digitpad.recognizer import Prediction, Recognizer, Views
 
 # PriorJudge: a digit's height is about the number's typical height (log-normal, this spread), and a digit
 # is rarely wider than WIDE digit heights; a candidate that overlaps a neighbour sideways is probably a fragment.
@@ -73,7 +73,7 @@ def candidate_table(rec: Recognizer, boxes: np.ndarray, render: Render, max_piec
     keep = plausible(candidates, geometry)
     candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
     images = np.stack([render(c) for c in candidates]).astype(np.float32)
-    probs = rec.predict_batch(images)  # float images in [0, 1]: the same input predict_strokes gives the model
+    probs = rec.predict_batch(images, Views.ONE)  # float images in [0, 1]: the same input predict_strokes gives the model
     return CandidateTable(boxes, candidates, images, probs, geometry[keep])
 
 

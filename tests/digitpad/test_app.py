@@ -25,6 +25,7 @@ from ui_helpers import (
 
 from digitpad.app import MainWindow, describe_model, launch
 from digitpad.draw.tab import UNSURE_BELOW, verdict
+from digitpad.recognizer import Views
 
 # Digits in paper units (the paper is 400 x 400, y down), drawn the way people write them.
 ONE = [[(205, 70), (200, 200), (196, 330)]]
@@ -274,7 +275,7 @@ def test_opening_another_model_swaps_it_in_and_rereads_the_drawing(qtbot, any_wi
     assert window.prediction is not before  # the drawing was read again by the new model
     # the same image weights; a model opened from a path is read by its image model alone (no pen-path view)
     assert window.prediction.digit == before.digit
-    np.testing.assert_allclose(window.prediction.probabilities, recognizer.predict_mnist_image(before.image).probabilities,
+    np.testing.assert_allclose(window.prediction.probabilities, recognizer.predict_mnist_image(before.image, Views.ONE).probabilities,
                                atol=1e-6)
 
 

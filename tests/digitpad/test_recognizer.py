@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from digitpad.recognizer import Prediction, Recognizer, bundled_model_path
+from digitpad.recognizer import Prediction, Recognizer, Views, bundled_model_path, shifted
 from trainer.checkpoint import make_checkpoint, save_checkpoint
 from trainer.devices import resolve_device
 from trainer.errors import CheckpointError, DataError, NothingDrawnError
@@ -95,20 +95,43 @@ def test_a_picture_reads_the_same_from_a_path_a_pil_image_or_an_array(rec, tmp_p
     np.testing.assert_array_equal(from_path.image, image_to_mnist(path))
 
 
+def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """The content moved dx right and dy down, zeros coming in: written out independently of the recognizer."""
+    out = torch.zeros_like(x)
+    h, w = x.shape[-2:]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = \
+        x[..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)]
+    return out
+
+
 def test_predict_batch_reads_mnist_images_as_they_are(rec):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
     images[2] = to_uint8(strokes_to_mnist(SEVEN))
     images[3] = np.roll(images[2], 6, axis=1)  # off-centre: must not be re-centred
-    probs = rec.predict_batch(images)
-    assert probs.shape == (5, 10)
-    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     x = (torch.from_numpy(images).float().div(255).unsqueeze(1) - 0.1307) / 0.3081
     with torch.no_grad():
-        expected = torch.softmax(rec.model(x), dim=1).numpy()
-    np.testing.assert_allclose(probs, expected, atol=1e-5)
-    assert not np.allclose(probs[2], probs[3], atol=1e-4)
-    np.testing.assert_allclose(probs[2], rec.predict_batch(torch.from_numpy(images[2:3]))[0], atol=1e-6)
+        one_view = torch.softmax(rec.model(x), dim=1).numpy()
+        # pictures: the geometric mean over the image and its four one-pixel shifts (zeros coming in)
+        blank = (0 - 0.1307) / 0.3081
+        logp = [torch.log_softmax(rec.model(_shift(x - blank, dx, dy) + blank), dim=1)
+                for dx, dy in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))]
+        five_views = torch.softmax(torch.stack(logp).mean(0), dim=1).numpy()
+    for source, expected in ((Views.ONE, one_view), (Views.SHIFTED, five_views)):
+        probs = rec.predict_batch(images, source)
+        assert probs.shape == (5, 10)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(probs, expected, atol=1e-5)
+        assert not np.allclose(probs[2], probs[3], atol=1e-4)
+        np.testing.assert_allclose(probs[2], rec.predict_batch(torch.from_numpy(images[2:3]), source)[0], atol=1e-6)
+    np.testing.assert_allclose(rec.predict_batch(images), five_views, atol=1e-5)  # pictures by default
+
+
+def test_shifted_views_move_the_ink_and_fill_with_blank():
+    x = torch.zeros(1, 1, 4, 4)
+    x[0, 0, 0, 3] = 1.0  # top right corner
+    assert shifted(x, 1, 0).sum() == 0  # moved off the right edge, nothing wraps round
+    assert shifted(x, -1, 1)[0, 0, 1, 2] == 1 and shifted(x, -1, 1).sum() == 1
 
 
 def test_predict_batch_rejects_other_shapes(rec):
@@ -154,7 +177,7 @@ def test_normalization_comes_from_the_checkpoint(tmp_path):
     with torch.no_grad():
         x = (torch.from_numpy(img).float().div(255) - 0.5) / 0.25
         expected = torch.softmax(model.eval()(x.view(1, 1, 28, 28)), dim=1).numpy()[0]
-    np.testing.assert_allclose(rec.predict_batch(img[None])[0], expected, atol=1e-5)
+    np.testing.assert_allclose(rec.predict_batch(img[None], Views.ONE)[0], expected, atol=1e-5)
 
 
 def test_the_recognizer_describes_its_model_and_device(rec, model_file):

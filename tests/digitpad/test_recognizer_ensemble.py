@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import digitpad.recognizer as recognizer_module
-from digitpad.recognizer import Recognizer, SequenceView, bundled_model_path, bundled_sequence_path
+from digitpad.recognizer import Recognizer, SequenceView, Views, bundled_model_path, bundled_sequence_path
 from trainer.checkpoint import make_checkpoint, save_checkpoint
 from trainer.errors import CheckpointError
 from trainer.models import create_model
@@ -88,7 +88,7 @@ def test_a_missing_or_broken_penseq_leaves_the_image_model_alone_and_says_so(tmp
     assert rec.sequence is None
     assert note in rec.description and "image model alone" in rec.description and len(rec.description) < 400
     p = rec.predict_strokes(SEVEN)
-    assert np.array_equal(p.probabilities, rec.predict_mnist_image(strokes_to_mnist(SEVEN)).probabilities)
+    assert np.array_equal(p.probabilities, rec.predict_mnist_image(strokes_to_mnist(SEVEN), Views.ONE).probabilities)
 
 
 def test_a_trajectory_model_cannot_be_loaded_as_the_recognizer(tmp_path):

@@ -58,3 +58,10 @@ def test_without_onnx_the_error_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ExportError, match=r"pip install onnx onnxruntime"):
         export_onnx(create_model("fnn"), tmp_path / "m.onnx")
+
+
+def test_a_pen_path_model_is_refused_up_front_and_writes_nothing(tmp_path):
+    ckpt_path = save_checkpoint(make_checkpoint(create_model("penseq"), "penseq", {}), tmp_path / "penseq.pt")
+    with pytest.raises(ExportError, match="reads pen paths, not images"):
+        export_onnx(ckpt_path, tmp_path / "penseq.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["penseq.pt"]
