@@ -2,9 +2,11 @@
 
 Numbers are composed from real pen digits of the HELD-OUT writers (trainer.pendigits.HELDOUT_WRITERS):
 one writer per number, 2, 3, 4 and 6 digits at a common height +-8% on a wobbly baseline, in paper units
-(digitpad.numbers.compose). Two spacings: spaced (gaps 8-45% of the digit height) and tight (-5% to 15%).
+(digitpad.numbers.compose). Three spacings: spaced (gaps 8-45% of the digit height), tight (-5% to 15%),
+and joined (gaps -5% to 30%, some adjacent digits joined by the pen into one stroke: compose.join_pairs).
 For each judge (with the "one digit" model, and the size prior alone):
-  segmentation: the groups are exactly each digit's strokes;
+  segmentation: each digit's ink is exactly its strokes; where two digits are joined, the cut lies on
+  the connecting segment (one point either way allowed: ComposedNumber.spans);
   string: the text is right, beside "alone": every digit of the number is right when read by itself
   (predict_strokes), the product of the single-digit accuracies for exactly these digits;
   single digits kept whole: every held-out pen digit through predict_number gives one digit;
@@ -28,15 +30,15 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as a script from a checkout
 
-from digitpad.numbers.compose import SPACED, TIGHT, random_numbers  # noqa: E402
+from digitpad.numbers.compose import JOINED, SPACED, TIGHT, random_numbers  # noqa: E402
 from digitpad.numbers.onedigit import load_onedigit  # noqa: E402
 from digitpad.numbers.segment import OneDigitJudge, PriorJudge  # noqa: E402
-from digitpad.numbers.strokes import read_strokes  # noqa: E402
+from digitpad.numbers.strokes import CUT_STROKES, read_strokes  # noqa: E402
 from digitpad.recognizer import Recognizer  # noqa: E402
 from trainer.pendigits import load_pendigits, split_by_writer  # noqa: E402
 
 LENGTHS = (2, 3, 4, 6)
-SPACINGS = {"spaced": SPACED, "tight": TIGHT}
+SPACINGS = {"spaced": (SPACED, False), "tight": (TIGHT, False), "joined": (JOINED, True)}  # (gaps, joined)
 LATENCY_WARMUP = 20
 LATENCY_RUNS = 300
 
@@ -50,58 +52,74 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="whose digits to compose: held-out writers (the measure) or training writers (tuning)")
     p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
     p.add_argument("--latency-only", action="store_true", help="measure the latency table only")
+    p.add_argument("--single-only", action="store_true", help="measure the single-digit table only")
+    p.add_argument("--cuts", dest="cut", action="store_true", default=None,
+                   help="cut strokes where digits are joined (default: strokes.CUT_STROKES, off)")
+    p.add_argument("--no-cuts", dest="cut", action="store_false", help="never cut a stroke")
+    p.add_argument("--spacings", nargs="+", choices=tuple(SPACINGS), default=list(SPACINGS), help="(default: all)")
+    p.add_argument("--judge", choices=("both", "onedigit", "prior"), default="both",
+                   help="which judges to measure (default: %(default)s)")
+    p.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS), help="digits per number (default: 2 3 4 6)")
     return p.parse_args(argv)
 
 
-def judges(path: Path | None) -> dict:
+def judges(path: Path | None, which: str = "both") -> dict:
     model = load_onedigit(None if path is None else str(path))
-    out = {} if model is None else {"one-digit model": OneDigitJudge(model)}
-    return {**out, "size prior only": PriorJudge()}
+    out = {} if model is None or which == "prior" else {"one-digit model": OneDigitJudge(model)}
+    return out if which == "onedigit" else {**out, "size prior only": PriorJudge()}
 
 
 def alone_correct(rec: Recognizer, number) -> bool:
     """Every digit of the number read right by itself (predict_strokes on its own strokes)."""
-    return all(rec.predict_strokes([number.strokes[i] for i in group]).digit == label
-               for group, label in zip(number.groups, number.labels, strict=True))
+    return all(rec.predict_strokes(number.ink(k)).digit == label for k, label in enumerate(number.labels))
 
 
-def accuracy_table(rec: Recognizer, digits, rng: np.random.Generator, count: int, judge_map: dict) -> None:
+def segmented(reading, number) -> bool:
+    """Each digit's ink exactly (ComposedNumber.matches), left to right."""
+    return len(reading.parts) == len(number.groups) and all(
+        number.matches(k, parts) for k, parts in enumerate(reading.parts))
+
+
+def accuracy_table(rec: Recognizer, digits, rng: np.random.Generator, count: int, judge_map: dict,
+                   lengths: tuple[int, ...] = LENGTHS, spacings: tuple[str, ...] = tuple(SPACINGS),
+                   cut: bool | None = None) -> None:
     print("| spacing | digits | numbers | judge | segmentation | string | digits read alone |")
     print("|---|---|---|---|---|---|---|")
-    for spacing, gaps in SPACINGS.items():
-        for length in LENGTHS:
-            numbers = random_numbers(digits, rng, count, length, gaps)
+    for spacing in spacings:
+        gaps, join = SPACINGS[spacing]
+        for length in lengths:
+            numbers = random_numbers(digits, rng, count, length, gaps, join=join)
             alone = np.mean([alone_correct(rec, n) for n in numbers])
             for name, judge in judge_map.items():
-                readings = [read_strokes(rec, n.strokes, judge) for n in numbers]
-                seg = np.mean([r.groups == n.groups for r, n in zip(readings, numbers, strict=True)])
+                readings = [read_strokes(rec, n.strokes, judge, cut) for n in numbers]
+                seg = np.mean([segmented(r, n) for r, n in zip(readings, numbers, strict=True)])
                 text = np.mean([r.text == n.text for r, n in zip(readings, numbers, strict=True)])
                 print(f"| {spacing} | {length} | {count} | {name} | {seg:.2%} | {text:.2%} | {alone:.2%} |", flush=True)
 
 
-def single_digit_table(rec: Recognizer, digits, judge_map: dict) -> None:
+def single_digit_table(rec: Recognizer, digits, judge_map: dict, cut: bool | None = None) -> None:
     multi = [d for d in digits if len(d.strokes) > 1]
     print("\n| judge | single digits kept whole | of them multi-stroke | read right |")
     print("|---|---|---|---|")
     for name, judge in judge_map.items():
-        readings = [read_strokes(rec, d.strokes, judge) for d in digits]
+        readings = [read_strokes(rec, d.strokes, judge, cut) for d in digits]
         whole = np.mean([len(r) == 1 for r in readings])
         whole_multi = np.mean([len(r) == 1 for r, d in zip(readings, digits, strict=True) if len(d.strokes) > 1])
         right = np.mean([r.text == str(d.label) for r, d in zip(readings, digits, strict=True)])
         print(f"| {name} | {whole:.2%} of {len(digits)} | {whole_multi:.2%} of {len(multi)} | {right:.2%} |", flush=True)
 
 
-def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict) -> None:
+def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict, cut: bool | None = None) -> None:
     numbers = random_numbers(digits, rng, LATENCY_RUNS, 4, TIGHT)
     print("\n| judge | 4-digit number p50 | p95 | strokes per number (mean) |")
     print("|---|---|---|---|")
     for name, judge in judge_map.items():
         for n in numbers[:LATENCY_WARMUP]:
-            read_strokes(rec, n.strokes, judge)
+            read_strokes(rec, n.strokes, judge, cut)
         times = []
         for n in numbers:
             start = time.perf_counter()
-            read_strokes(rec, n.strokes, judge)
+            read_strokes(rec, n.strokes, judge, cut)
             times.append((time.perf_counter() - start) * 1000)
         strokes = np.mean([len(n.strokes) for n in numbers])
         print(f"| {name} | {np.percentile(times, 50):.1f} ms | {np.percentile(times, 95):.1f} ms | {strokes:.1f} |")
@@ -113,14 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     train, heldout = split_by_writer(load_pendigits(args.pendigits))
     digits = heldout if args.writers == "heldout" else train
     rec = Recognizer.load(device="cpu")
-    judge_map = judges(args.onedigit)
+    judge_map = judges(args.onedigit, args.judge)
     print(f"{args.writers} writers' pen digits ({len(digits)}), model {rec.name}, torch threads 1, "
-          f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()})\n")
+          f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()}), cuts {'on' if (CUT_STROKES if args.cut is None else args.cut) else 'off'}\n")
     rng = np.random.default_rng(args.seed)
     if not args.latency_only:
-        accuracy_table(rec, digits, rng, args.numbers, judge_map)
-        single_digit_table(rec, digits, judge_map)
-    latency_table(rec, digits, rng, judge_map)
+        if not args.single_only:
+            accuracy_table(rec, digits, rng, args.numbers, judge_map, tuple(args.lengths), tuple(args.spacings),
+                           args.cut)
+        single_digit_table(rec, digits, judge_map, args.cut)
+    if not args.single_only:
+        latency_table(rec, digits, rng, judge_map, args.cut)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

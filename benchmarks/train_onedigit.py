@@ -1,7 +1,9 @@
 """Train the "one digit" model (assets/onedigit.json) on numbers composed from TRAINING writers' pen digits.
 
-Every candidate of every composed number (runs of consecutive strokes, as `predict_number` sees them) is
-read by the bundled ten-class model; the label says whether the candidate is exactly one digit's strokes.
+Every candidate of every composed number (runs of consecutive strokes and stroke parts, as `predict_number`
+sees them, cut proposals included) is read by the bundled ten-class model; the label says whether the
+candidate is exactly one digit's ink. A third of the numbers have digits joined by the pen (compose.join_pairs).
+Rows from single digits weigh SINGLE_WEIGHT: breaking a single digit apart is the costly mistake.
 A 2-layer perceptron learns that from the classifier's probabilities and the candidate's geometry.
 Held-out writers (trainer.pendigits.HELDOUT_WRITERS) are never read here. Seeded: the same command
 writes the same file (on the same machine and torch version).
@@ -22,16 +24,15 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as a script from a checkout
 
-from digitpad.numbers.candidates import MAX_PIECES, stroke_boxes  # noqa: E402
-from digitpad.numbers.compose import SPACED, TIGHT, random_numbers  # noqa: E402
+from digitpad.numbers.compose import JOINED, SPACED, TIGHT, random_numbers  # noqa: E402
 from digitpad.numbers.onedigit import FEATURES, OneDigitModel, feature_matrix  # noqa: E402
-from digitpad.numbers.segment import candidate_table  # noqa: E402
+from digitpad.numbers.strokes import StrokePieces  # noqa: E402
 from digitpad.recognizer import Recognizer  # noqa: E402
 from trainer.pendigits import load_pendigits, split_by_writer  # noqa: E402
-from trainer.preprocess import strokes_to_mnist  # noqa: E402
 
 LENGTHS = (1, 2, 3, 4, 6)   # digits per composed number; single digits teach "keep a 2-stroke 4 whole"
 WIDE_GAPS = (-0.10, 0.60)   # a third spacing, wider than both benchmark ones on each side
+SINGLE_WEIGHT = 3.0         # weight of the rows from single digits (numbers of length 1)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,33 +48,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def build_rows(rec: Recognizer, numbers) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of every candidate of every number: label 1 = exactly one digit's strokes."""
-    feats, labels = [], []
+def build_rows(rec: Recognizer, numbers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, labels, weights) of every candidate of every number: label 1 = exactly one digit's ink."""
+    feats, labels, weights = [], [], []
     for number in numbers:
-        lines = number.strokes
-
-        def render(cand, lines=lines):
-            return strokes_to_mnist(lines[cand.start : cand.stop])
-
-        table = candidate_table(rec, stroke_boxes(lines), render, MAX_PIECES)
-        truth = {tuple(g) for g in number.groups}
+        pieces = StrokePieces.of(number.strokes)
+        table = pieces.table(rec)
         feats.append(feature_matrix(table.geometry, table.probs))
-        labels += [tuple(c.pieces) in truth for c in table.candidates]
-    return np.concatenate(feats), np.array(labels, dtype=np.float64)
+        labels += [any(number.matches(k, pieces.merged_parts(c)) for k in range(len(number.groups)))
+                   for c in table.candidates]
+        weights += [SINGLE_WEIGHT if len(number.groups) == 1 else 1.0] * len(table.candidates)
+    return np.concatenate(feats), np.array(labels, dtype=np.float64), np.array(weights)
 
 
-def fit(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int) -> OneDigitModel:
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, epochs: int, seed: int) -> OneDigitModel:
     """Full-batch Adam on the logistic loss, inputs standardized; weight decay keeps the net smooth."""
     torch.manual_seed(seed)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     xt = torch.tensor((x - mean) / std, dtype=torch.float32)
     yt = torch.tensor(y, dtype=torch.float32)
+    wt = torch.tensor(w / w.mean(), dtype=torch.float32)
     net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
     opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-4)
     for _ in range(epochs):
         opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt).squeeze(1), yt)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt).squeeze(1), yt, weight=wt)
         loss.backward()
         opt.step()
     w1, b1 = (t.detach().double().numpy() for t in (net[0].weight.T, net[0].bias))
@@ -90,13 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     rec = Recognizer.load(device="cpu")
     start = time.perf_counter()
     reshaped = round(args.numbers * args.distorted)
-    numbers = [n for gaps in (SPACED, TIGHT, WIDE_GAPS) for length in LENGTHS
-               for n in random_numbers(train, rng, args.numbers - reshaped, length, gaps)
-               + random_numbers(train, rng, reshaped, length, gaps, distort=True)]
-    x, y = build_rows(rec, numbers)
+    numbers = [n for gaps, join in ((SPACED, False), (TIGHT, False), (WIDE_GAPS, False), (JOINED, True))
+               for length in LENGTHS
+               for n in random_numbers(train, rng, args.numbers - reshaped, length, gaps, join=join)
+               + random_numbers(train, rng, reshaped, length, gaps, distort=True, join=join)]
+    x, y, w = build_rows(rec, numbers)
     print(f"{len(numbers)} numbers, {len(y)} candidates ({int(y.sum())} whole digits) in "
           f"{time.perf_counter() - start:.0f} s; {len(FEATURES)} features")
-    model = fit(x, y, args.hidden, args.epochs, args.seed)
+    model = fit(x, y, w, args.hidden, args.epochs, args.seed)
     model.info.update({"command": "benchmarks/train_onedigit.py " + " ".join(argv or sys.argv[1:]),
                        "writers": "training writers only (trainer.pendigits.split_by_writer)"})
     model.save(args.out)

@@ -1,7 +1,9 @@
 """Candidate digits: runs of consecutive pieces (strokes in writing order, or image components left to right).
 
 One digit's strokes are almost always written one after another, so a digit is a run of consecutive
-pieces; the dynamic program (segment.py) picks the runs. Each candidate gets geometric features that
+pieces; the dynamic program (segment.py) picks the runs. A stroke that may be cut (cuts.py) is several
+consecutive pieces with one owner, the stroke: a run is limited by how many owners it touches, and a
+run that ends or starts inside a stroke is a cut. Each candidate gets geometric features that
 say how much it looks like one whole digit next to its neighbours, measured in units of the number's
 typical digit height, so neither the paper's size nor the writing's size matters.
 """
@@ -26,7 +28,7 @@ MIN_REF = 1e-6        # a drawing with no height and no width (one dot) is measu
 # Names of the columns of candidate_features(), in order (the "one digit" model stores them to check).
 GEOMETRY_FEATURES = (
     "height", "width", "log_aspect", "pieces", "gap_prev", "gap_next", "contain_prev", "contain_next",
-    "inner_gap", "first", "last",
+    "inner_gap", "first", "last", "cut_start", "cut_end",
 )
 
 
@@ -47,9 +49,19 @@ def stroke_boxes(strokes: Sequence[np.ndarray]) -> np.ndarray:
     return np.array([[*s.min(axis=0), *s.max(axis=0)] for s in strokes], dtype=np.float64).reshape(-1, 4)
 
 
-def enumerate_candidates(count: int, max_pieces: int = MAX_PIECES) -> list[Candidate]:
-    """Every run of 1..max_pieces consecutive pieces out of `count`, ordered by where it ends."""
-    return [Candidate(start, stop) for stop in range(1, count + 1) for start in range(max(0, stop - max_pieces), stop)]
+def enumerate_candidates(count: int, max_pieces: int = MAX_PIECES, owner: np.ndarray | None = None) -> list[Candidate]:
+    """Every run of consecutive pieces out of `count` touching 1..max_pieces owners, ordered by where it ends.
+
+    `owner[i]`: the stroke piece i is part of, non-decreasing (default: every piece is its own owner).
+    """
+    own = np.arange(count) if owner is None else np.asarray(owner)
+    return [Candidate(start, stop) for stop in range(1, count + 1) for start in range(stop)
+            if own[stop - 1] - own[start] < max_pieces]
+
+
+def owners_of(count: int, owner: np.ndarray | None) -> np.ndarray:
+    """The owner of each piece (default: each piece its own)."""
+    return np.arange(count) if owner is None else np.asarray(owner)
 
 
 def reference_height(boxes: np.ndarray) -> float:
@@ -76,19 +88,26 @@ def union_box(boxes: np.ndarray) -> np.ndarray:
     return np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
 
 
-def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: float) -> np.ndarray:
-    """(len(candidates), len(GEOMETRY_FEATURES)) float64: each candidate's shape and its neighbours' distance."""
+def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: float,
+                       owner: np.ndarray | None = None) -> np.ndarray:
+    """(len(candidates), len(GEOMETRY_FEATURES)) float64: each candidate's shape and its neighbours' distance.
+
+    "pieces" counts the owners (strokes) a candidate touches; cut_start / cut_end: it begins / ends inside a stroke.
+    """
     out = np.empty((len(candidates), len(GEOMETRY_FEATURES)))
     count = len(boxes)
+    own = owners_of(count, owner)
     for row, cand in enumerate(candidates):
         box = union_box(boxes[cand.start : cand.stop])
         width, height = (box[2] - box[0]) / ref, (box[3] - box[1]) / ref
         gap_prev, contain_prev = _neighbour(box, boxes[cand.start - 1], ref) if cand.start > 0 else (NO_NEIGHBOUR_GAP, 0)
         gap_next, contain_next = _neighbour(box, boxes[cand.stop], ref) if cand.stop < count else (NO_NEIGHBOUR_GAP, 0)
+        cut_start = cand.start > 0 and own[cand.start] == own[cand.start - 1]
+        cut_end = cand.stop < count and own[cand.stop] == own[cand.stop - 1]
         out[row] = (
-            height, width, np.log((width + 0.05) / (height + 0.05)), cand.stop - cand.start,
+            height, width, np.log((width + 0.05) / (height + 0.05)), own[cand.stop - 1] - own[cand.start] + 1,
             gap_prev, gap_next, contain_prev, contain_next, _inner_gap(boxes[cand.start : cand.stop]) / ref,
-            cand.start == 0, cand.stop == count,
+            cand.start == 0, cand.stop == count, cut_start, cut_end,
         )
     return out
 
@@ -97,7 +116,7 @@ def plausible(candidates: Sequence[Candidate], geometry: np.ndarray) -> np.ndarr
     """Boolean mask of the candidates worth reading (see MAX_WIDTH, MAX_INNER_GAP)."""
     width = geometry[:, GEOMETRY_FEATURES.index("width")]
     inner = geometry[:, GEOMETRY_FEATURES.index("inner_gap")]
-    single = np.array([c.stop - c.start == 1 for c in candidates])
+    single = np.array([c.stop - c.start == 1 for c in candidates], dtype=bool)
     return single | ((width <= MAX_WIDTH) & (inner <= MAX_INNER_GAP))
 
 

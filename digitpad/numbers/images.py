@@ -3,7 +3,10 @@
 A picture has no writing order, so components are ordered by their centres from left to right and a
 digit is a run of consecutive components (a 5's detached bar, a broken stroke). Each candidate is cut
 out with only its own components' ink and goes through trainer.preprocess.image_to_mnist, the image path
-of single digits. Digits joined by ink are one component and are not split (no cuts inside components yet).
+of single digits. Digits whose ink touches are one component: a component wide enough for two digits
+is also offered in column slices, cut where little ink crosses a column (touching_cuts), and the
+slices are pieces owned by their component, so recognition decides whether the component is cut
+(at segment.CUT_COST per cut), as for a stroke that joins two digits.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from digitpad.numbers.candidates import MAX_PIECES, Candidate, union_box
+from digitpad.numbers.candidates import MAX_PIECES, Candidate, reference_height, union_box
 from digitpad.numbers.reading import NumberReading
 from digitpad.numbers.segment import CandidateTable, read_pieces
 from digitpad.recognizer import Recognizer
@@ -27,6 +30,12 @@ SPECK_PIXELS = 4         # ... than this many pixels at least) are dust, not ink
 MAX_SIDE = 1200          # bigger pictures are shrunk to this side first: components, not detail, matter here
 CROP_PAD = 0.1           # a candidate's crop gets this share of its size as empty border (image_to_mnist reads
                          # the background from the border; a thin 1 touching it would look like paper)
+# touching_cuts: components at least CUT_WIDTH digit heights wide are cut at up to MAX_CUTS columns where
+# the ink (smoothed over SMOOTH digit heights) is thinnest, each part at least MIN_SIDE digit heights wide.
+CUT_WIDTH = 0.9
+MIN_SIDE = 0.25
+SMOOTH = 0.05
+MAX_CUTS = 3
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -91,18 +100,60 @@ def ink_components(image: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def read_image(rec: Recognizer, image: Any,
-               judge: Callable[[CandidateTable], np.ndarray] | None = None) -> NumberReading:
-    """Segment a picture's ink into digits and read them; groups list component indices (left to right)."""
+               judge: Callable[[CandidateTable], np.ndarray] | None = None, cut: bool = True) -> NumberReading:
+    """Segment a picture's ink into digits and read them; groups list component indices (left to right).
+
+    `cut`: a wide component may be cut into digits (touching_cuts); False keeps every component whole.
+    """
     ink, labels, boxes = ink_components(image)
+    ref = reference_height(boxes)
+    slices = []  # (component label, first column, stop column) in left-to-right order
+    for k, (left, _, right, _) in enumerate(boxes.astype(int)):
+        edges = [left, *(touching_cuts(labels, k + 1, boxes[k], ref) if cut else []), right]
+        slices += [(k + 1, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    owner = np.array([lab - 1 for lab, _, _ in slices])
+    piece_boxes = np.array([_slice_box(labels, *piece) for piece in slices], dtype=np.float64)
 
     def render(cand: Candidate) -> np.ndarray:
-        left, top, right, bottom = union_box(boxes[cand.start : cand.stop]).astype(int)
+        left, top, right, bottom = union_box(piece_boxes[cand.start : cand.stop]).astype(int)
         window = labels[top:bottom, left:right]
-        crop = np.where((window > cand.start) & (window <= cand.stop), ink[top:bottom, left:right], 0.0)
+        cols = np.arange(left, right)[None, :]
+        keep = np.zeros(window.shape, dtype=bool)
+        for lab, a, b in slices[cand.start : cand.stop]:
+            keep |= (window == lab) & (cols >= a) & (cols < b)
+        crop = np.where(keep, ink[top:bottom, left:right], 0.0)
         pad = max(2, int(CROP_PAD * max(crop.shape)))
         return image_to_mnist(np.pad(crop.astype(np.float32), pad))
 
-    return read_pieces(rec, boxes, render, MAX_PIECES, judge)
+    return read_pieces(rec, piece_boxes, render, MAX_PIECES, judge, owner=owner, ref=ref)[0]
+
+
+def touching_cuts(labels: np.ndarray, label: int, box: np.ndarray, ref: float) -> list[int]:
+    """Columns where a component wide enough for two digits may be cut: its thinnest ink columns."""
+    left, top, right, bottom = box.astype(int)
+    if right - left < CUT_WIDTH * ref:
+        return []
+    profile = (labels[top:bottom, left:right] == label).sum(axis=0).astype(np.float64)
+    width = max(1, int(round(SMOOTH * ref)))
+    smooth = np.convolve(profile, np.ones(2 * width + 1) / (2 * width + 1), mode="same")
+    side = int(np.ceil(MIN_SIDE * ref))
+    inner = np.arange(side, len(smooth) - side)
+    if not len(inner):
+        return []
+    minima = [c for c in inner if smooth[c] <= smooth[max(c - width, 0) : c + width + 1].min()]
+    cuts: list[int] = []
+    for c in sorted(minima, key=lambda c: smooth[c]):
+        if len(cuts) < MAX_CUTS and all(abs(c - d) >= side for d in cuts):
+            cuts.append(c)
+    return sorted(left + c for c in cuts)
+
+
+def _slice_box(labels: np.ndarray, label: int, first: int, stop: int) -> tuple[int, int, int, int]:
+    """The box (left, top, right, bottom) of a component's ink in columns first..stop-1."""
+    rows, cols = np.nonzero(labels[:, first:stop] == label)
+    if not len(rows):
+        return first, 0, stop, 1
+    return first + int(cols.min()), int(rows.min()), first + int(cols.max()) + 1, int(rows.max()) + 1
 
 
 def _shrunk(gray: np.ndarray) -> np.ndarray:

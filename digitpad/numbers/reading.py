@@ -17,6 +17,9 @@ class NumberReading:
     groups: list[list[int]]           # input stroke (or image component) indices of each digit, left to right
     boxes: list[Box] = field(default_factory=list)  # each group's bounding box, ink centre lines, input units
     confidence: float = 1.0           # probability-like: every digit read right and grouped right
+    # Drawings only: each digit's ink as (input stroke, first point, stop point) over the stroke's finite
+    # points. A stroke that joins two digits is cut: it is in both digits' groups, each with its own part.
+    parts: list[list[tuple[int, int, int]]] = field(default_factory=list)
 
     @property
     def text(self) -> str:

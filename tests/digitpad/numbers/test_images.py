@@ -91,3 +91,29 @@ def test_predict_number_reports_a_blank_file_and_goes_on(number_png, tmp_path, c
     assert run_predict([str(blank), str(number_png), "--number", "--device", "cpu"]) == 1
     out, err = capsys.readouterr()
     assert out.strip().startswith(f"{number_png}: 2026") and "blank.png" in err and err.count("\n") == 1
+
+
+TOUCHING_PICTURES = 12     # pictures of two held-out digits whose ink touches (one connected component)
+TOUCHING_FLOOR = 0.25      # of those read exactly (training writers' pictures: 38% of 40; uncut: none)
+
+
+def test_two_digits_whose_ink_touches_are_cut_apart(rec, pendigits_path):
+    from digitpad.numbers.compose import by_writer
+    from digitpad.numbers.images import ink_components
+    from trainer.pendigits import load_pendigits, split_by_writer
+
+    writers = by_writer(split_by_writer(load_pendigits(pendigits_path))[1])
+    rng = np.random.default_rng(5)
+    right = []
+    while len(right) < TOUCHING_PICTURES:
+        own = writers[sorted(writers)[rng.integers(len(writers))]]
+        number = compose_number([own[i] for i in rng.integers(len(own), size=2)], rng, gaps=(-0.06, -0.01))
+        img = Image.new("L", (1200, 400), 255)
+        draw = ImageDraw.Draw(img)
+        for stroke in number.strokes:
+            draw.line([tuple(p) for p in stroke.tolist()], fill=0, width=PEN, joint="curve")
+        picture = np.asarray(img)
+        if len(ink_components(picture)[2]) != 1:
+            continue                               # the ink does not touch: not what this test is about
+        right.append(rec.predict_image_number(picture).text == number.text)
+    assert np.mean(right) >= TOUCHING_FLOOR

@@ -7,7 +7,8 @@ import pytest
 
 from digitpad.numbers.compose import TIGHT, by_writer, compose_number
 from digitpad.numbers.reading import NumberReading
-from digitpad.recognizer import Recognizer, Views, bundled_model_path
+from digitpad.numbers.strokes import read_strokes
+from digitpad.recognizer import Recognizer, bundled_model_path
 from trainer.errors import NothingDrawnError
 
 WRITERS = (2, 6, 10)       # held-out writers whose "2026" is read in the test
@@ -15,6 +16,8 @@ MULTI_STROKE_SAMPLE = 60   # two-stroke 4s and 5s of held-out writers checked to
 KEPT_WHOLE_FLOOR = 0.97    # benchmarks/number_reading.py: 99.8% of all held-out digits stay whole
 TOUCHING_PAIRS = 40        # pairs of digits written with touching or overlapping boxes
 TOUCHING_FLOOR = 0.9       # of those split exactly into their two digits
+JOINED_PAIRS = 40          # pairs of digits joined by the pen into one stroke (compose.join_pairs)
+JOINED_FLOOR = 0.6         # of those cut exactly on the joining line (benchmarks/number_reading.py: joined row)
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +60,27 @@ def test_a_two_stroke_4_or_5_with_a_detached_bar_stays_one_digit(rec, heldout, l
     assert np.mean([r.text == str(label) for r in readings]) >= KEPT_WHOLE_FLOOR
 
 
-def test_one_digit_reads_as_the_image_model_reads_it(rec, heldout):
-    # predict_strokes may also mix in a pen-path model; number reading reads candidates' images only
+def test_one_digit_reads_as_predict_strokes_reads_it(rec, heldout):
+    # the same image, and the same mix of the image model and the pen-path model
     digit = first_of(heldout, 2, 7)
     reading = rec.predict_number(digit.strokes)
     alone = rec.predict_strokes(digit.strokes)
     assert reading.groups == [list(range(len(digit.strokes)))]
     assert np.array_equal(reading.digits[0].image, alone.image)
-    assert np.allclose(reading.digits[0].probabilities, rec.predict_batch(alone.image[None], Views.ONE)[0], atol=1e-5)
+    assert np.allclose(reading.digits[0].probabilities, alone.probabilities, atol=1e-5)
     assert reading.text == str(alone.digit) == "7"
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_each_digit_of_a_number_reads_as_it_reads_drawn_alone(rec, heldout, writer):
+    digits = [first_of(heldout, writer, d) for d in (3, 8, 5, 9)]
+    number = compose_number(digits, np.random.default_rng(writer), gaps=TIGHT)
+    reading = rec.predict_number(number.strokes)
+    assert reading.groups == number.groups
+    for group, got in zip(reading.groups, reading.digits, strict=True):
+        alone = rec.predict_strokes([number.strokes[i] for i in group])
+        assert got.digit == alone.digit
+        assert np.allclose(got.probabilities, alone.probabilities, atol=1e-5)
 
 
 def test_two_digits_drawn_touching_are_split(rec, heldout):
@@ -108,3 +123,33 @@ def test_nothing_drawn_raises_nothing_drawn_error(rec, strokes):
 def test_a_flag_or_bar_drawn_apart_stays_with_its_digit(rec, strokes, text):
     reading = rec.predict_number(strokes)
     assert reading.text == text and reading.groups == [[0, 1]]
+
+
+def test_two_digits_joined_by_the_pen_into_one_stroke_are_cut_apart(rec, heldout):
+    from digitpad.numbers.compose import JOINED, join_pairs
+
+    writers = by_writer(heldout)
+    rng = np.random.default_rng(4)
+    cut = []
+    for _ in range(JOINED_PAIRS):
+        own = writers[sorted(writers)[rng.integers(len(writers))]]
+        pair = [own[i] for i in rng.integers(len(own), size=2)]
+        number = join_pairs(compose_number(pair, rng, gaps=JOINED), rng)
+        reading = read_strokes(rec, number.strokes, cut=True)   # cutting is off in predict_number by default
+        cut.append(len(reading) == 2 and all(number.matches(k, p) for k, p in enumerate(reading.parts)))
+    assert np.mean(cut) >= JOINED_FLOOR
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_single_digit_is_one_part_holding_every_point(rec, heldout, cut):
+    digit = first_of(heldout, 6, 2)
+    reading = read_strokes(rec, digit.strokes, cut=cut)
+    assert reading.parts == [[(i, 0, len(s)) for i, s in enumerate(digit.strokes)]]
+
+
+@pytest.mark.parametrize("label", [4, 5, 7])
+def test_cutting_strokes_leaves_single_digits_as_they_were(rec, heldout, label):
+    digits = [d for d in heldout if d.label == label][:20]
+    for digit in digits:
+        plain, cut = read_strokes(rec, digit.strokes, cut=False), read_strokes(rec, digit.strokes, cut=True)
+        assert cut.groups == plain.groups and cut.text == plain.text

@@ -1,0 +1,71 @@
+"""Where a stroke may be cut in two: two digits written without lifting the pen.
+
+When the pen runs on from one digit into the next, the part before the join lies (almost) entirely to
+the left of the part after it. So a cut at point c is proposed where the separation
+
+    min(x of points c..) - max(x of points ..c-1)
+
+is near or above zero, and both parts are big enough to hold (part of) a digit. Inside one digit the
+pen goes back left (a 2's base under its arc, a 7's slant under its bar), so the separation is clearly
+negative almost everywhere. Where it is high along a run of points (the connecting line, but also the
+start of the next digit's first line when that heads right), the run's first point, its last point and
+its sharpest turn (where the connecting line meets a digit) are proposed. The proposals are only
+candidates: recognition and the "one digit" model decide whether a cut is taken, and each cut taken
+costs CUT_COST (segment.py) so single digits stay whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Measured on numbers composed from training writers' digits with joined pairs (compose.join_pairs):
+# with these values a cut inside the connecting line is proposed for 91% of joins, and 7% of single
+# training digits get a proposal at all (0.55 digit heights / -0.15: 60% / 28%, one point per run).
+MIN_WIDTH = 0.9       # strokes narrower than this many digit heights are never cut (two digits are wider)
+MIN_SIDE = 0.3        # each part must be at least this tall or wide (digit heights): no cutting off a tail
+SEPARATION = -0.1     # separation (digit heights) a cut needs: joined digits' boxes may overlap a little
+MAX_RUNS = 2          # runs of high separation per stroke, the best-separated first (3 digits in one stroke)
+TURN_SPAN = 2         # the turn at a point is measured between the points this many steps before and after
+MIN_POINTS = 6        # strokes with fewer points are never cut
+
+
+def cut_points(line: np.ndarray, ref: float) -> list[int]:
+    """Sorted point indices c (0 < c < len(line)) where `line` may be cut into line[:c] and line[c:]."""
+    n = len(line)
+    if n < MIN_POINTS or np.ptp(line[:, 0]) < MIN_WIDTH * ref:
+        return []
+    x = line[:, 0]
+    # index j stands for the cut c = j + 1: part one is points 0..j, part two j+1..n-1
+    separation = (np.minimum.accumulate(x[::-1])[::-1][1:] - np.maximum.accumulate(x)[:-1]) / ref
+    valid = (separation >= SEPARATION) & (_extent(line)[:-1] >= MIN_SIDE * ref) \
+        & (_extent(line[::-1])[::-1][1:] >= MIN_SIDE * ref)
+    runs = sorted(_runs(valid), key=lambda run: -separation[run].max())[:MAX_RUNS]
+    turn = _turn(line)
+    cuts = set()
+    for run in runs:
+        at = run + 1
+        cuts.update((int(at[0]), int(at[-1]), int(at[np.argmax(turn[at])])))
+    return sorted(cuts)
+
+
+def _turn(line: np.ndarray) -> np.ndarray:
+    """(n,) 1 - cos of the angle the pen turns at each point (0 straight on, 2 straight back)."""
+    index = np.arange(len(line))
+    before = line - line[np.maximum(index - TURN_SPAN, 0)]
+    after = line[np.minimum(index + TURN_SPAN, len(line) - 1)] - line
+    norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
+    cos = np.where(norms > 0, (before * after).sum(axis=1) / np.maximum(norms, 1e-300), 1.0)
+    return 1.0 - cos
+
+
+def _extent(line: np.ndarray) -> np.ndarray:
+    """(n,) the larger side of the box of points 0..i, for each i."""
+    lo = np.minimum.accumulate(line, axis=0)
+    hi = np.maximum.accumulate(line, axis=0)
+    return (hi - lo).max(axis=1)
+
+
+def _runs(mask: np.ndarray) -> list[np.ndarray]:
+    """Index arrays of the maximal runs of True in `mask`."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return [np.arange(start, stop) for start, stop in zip(edges[::2], edges[1::2], strict=True)]
