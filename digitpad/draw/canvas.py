@@ -337,8 +337,14 @@ class DrawingCanvas(QWidget):
 
     def _invalidate(self) -> None:
         self._cache = None
-        self._content_right = self.drawing.right_edge()
+        self._content_right = self._ink_right()
         self.update()
+
+    def _ink_right(self) -> float:
+        """How far right the committed ink reaches, in paper units: the strokes' largest x plus the widest pen's
+        half-width, so that a narrowed paper keeps the whole line in view, not just its centre."""
+        right = self.drawing.right_edge()
+        return right + self._pen_width * PAPER_SIZE * (1 + PRESSURE_FLOOR) / 2 if right > 0 else 0.0
 
     def _pen_px(self) -> float:
         return self._pen_width * self.paper_rect().width()

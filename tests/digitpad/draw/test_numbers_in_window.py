@@ -176,6 +176,9 @@ def test_the_paper_is_wide_in_a_wide_window_and_a_square_digit_stays_put(qtbot, 
     qtbot.waitUntil(lambda: canvas.sheet_rect().width() < sheet.width(), timeout=2000)
     assert canvas.sheet_width() >= right and canvas.sheet_rect().right() <= canvas.width()
     assert canvas.strokes()[1][:, 0].max() == right  # the drawing itself never changes
+    # the whole line, not only its centre: the pen's half-width at the stroke's end stays on the paper too
+    ink_edge = canvas.from_paper(right, 300).x() + canvas.pen_width() * canvas.paper_rect().width() / 2
+    assert ink_edge <= canvas.sheet_rect().right() + 0.5
 
 
 def test_the_number_is_read_live_while_the_last_digit_is_still_being_drawn(qtbot, window, heldout):
