@@ -54,7 +54,7 @@ def enumerate_candidates(count: int, max_pieces: int = MAX_PIECES, owner: np.nda
 
     `owner[i]`: the stroke piece i is part of, non-decreasing (default: every piece is its own owner).
     """
-    own = np.arange(count) if owner is None else np.asarray(owner)
+    own = owners_of(count, owner)
     return [Candidate(start, stop) for stop in range(1, count + 1) for start in range(stop)
             if own[stop - 1] - own[start] < max_pieces]
 

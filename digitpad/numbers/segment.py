@@ -20,6 +20,7 @@ from digitpad.numbers.candidates import (
     Candidate,
     candidate_features,
     enumerate_candidates,
+    owners_of,
     plausible,
     reference_height,
     union_box,
@@ -144,7 +145,7 @@ def read_pieces(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: 
     scores = (judge or default_judge())(table) - CUT_COST * table.column("cut_start")
     chosen = best_runs(len(boxes), table.candidates, scores)
     chosen.sort(key=lambda k: _centre_x(boxes, table.candidates[k]))  # left to right, whatever the writing order
-    own = np.arange(len(boxes)) if owner is None else np.asarray(owner)
+    own = owners_of(len(boxes), owner)
     ids = list(range(int(own[-1]) + 1)) if piece_ids is None else list(piece_ids)
     image_probs = table.probs[chosen].astype(np.float64)
     final = image_probs / image_probs.sum(axis=1, keepdims=True) if reread is None else \

@@ -83,13 +83,18 @@ def test_each_digit_of_a_number_reads_as_it_reads_drawn_alone(rec, heldout, writ
         assert np.allclose(got.probabilities, alone.probabilities, atol=1e-5)
 
 
-def test_two_digits_drawn_touching_are_split(rec, heldout):
+def same_writer_pairs(heldout, rng: np.random.Generator, count: int):
+    """`count` pairs of digits, each pair from one randomly chosen writer (drawn lazily, in the rng's order)."""
     writers = by_writer(heldout)
+    for _ in range(count):
+        own = writers[sorted(writers)[rng.integers(len(writers))]]
+        yield [own[i] for i in rng.integers(len(own), size=2)]
+
+
+def test_two_digits_drawn_touching_are_split(rec, heldout):
     rng = np.random.default_rng(3)
     split = []
-    for _ in range(TOUCHING_PAIRS):
-        own = writers[sorted(writers)[rng.integers(len(writers))]]
-        pair = [own[i] for i in rng.integers(len(own), size=2)]
+    for pair in same_writer_pairs(heldout, rng, TOUCHING_PAIRS):
         number = compose_number(pair, rng, gaps=(TIGHT[0], 0.0))   # boxes touch or overlap
         split.append(rec.predict_number(number.strokes).groups == number.groups)
     assert np.mean(split) >= TOUCHING_FLOOR
@@ -128,12 +133,9 @@ def test_a_flag_or_bar_drawn_apart_stays_with_its_digit(rec, strokes, text):
 def test_two_digits_joined_by_the_pen_into_one_stroke_are_cut_apart(rec, heldout):
     from digitpad.numbers.compose import JOINED, join_pairs
 
-    writers = by_writer(heldout)
     rng = np.random.default_rng(4)
     cut = []
-    for _ in range(JOINED_PAIRS):
-        own = writers[sorted(writers)[rng.integers(len(writers))]]
-        pair = [own[i] for i in rng.integers(len(own), size=2)]
+    for pair in same_writer_pairs(heldout, rng, JOINED_PAIRS):
         number = join_pairs(compose_number(pair, rng, gaps=JOINED), rng)
         reading = read_strokes(rec, number.strokes, cut=True)   # cutting is off in predict_number by default
         cut.append(len(reading) == 2 and all(number.matches(k, p) for k, p in enumerate(reading.parts)))
