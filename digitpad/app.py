@@ -69,13 +69,14 @@ def default_settings() -> QSettings:
 
 
 def describe_model(recognizer: Recognizer, name: str | None = None) -> str:
-    """One status-bar line: the models that read drawings ("digitnet + penseq"), architecture, checkpoint test
-    accuracy, device (or a given display name)."""
+    """One status-bar line: the models that read drawings ("digitnet + penseq"), the architecture where the
+    name does not already say it ("mine (cnn)"), checkpoint test accuracy, device (or a given display name)."""
     if name:
         return f"Model: {name} · {recognizer.device_name}"
     acc = recognizer.test_accuracy
     acc_text = f"test accuracy {acc:.2%}" if acc is not None else "test accuracy unknown"
-    return f"Model: {recognizer.drawing_models} ({recognizer.arch}) · {acc_text} · {recognizer.device_name}"
+    arch = f" ({recognizer.arch})" if recognizer.arch != recognizer.name else ""
+    return f"Model: {recognizer.drawing_models}{arch} · {acc_text} · {recognizer.device_name}"
 
 
 def _breakable(text: str, longest: int = 40) -> str:

@@ -233,6 +233,8 @@ def test_the_status_bar_names_the_model_its_accuracy_and_device(any_window, any_
     text = window.model_label.text()
     assert recognizer.name in text and recognizer.arch in text and recognizer.device_name in text
     assert recognizer.drawing_models in text  # "digitnet + penseq": drawings are read by both
+    # the architecture is named where the name does not say it: "mine (cnn)", not "digitnet (digitnet)"
+    assert (f"({recognizer.arch})" in text) == (recognizer.arch != recognizer.name)
     if recognizer.test_accuracy is not None:
         assert f"{recognizer.test_accuracy:.2%}" in text
     assert text == describe_model(recognizer)
