@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digitpad.numbers.links import CROSSES, DISTANCE
+
 MAX_PIECES = 3        # a digit is at most this many strokes (7,494 pen digits: 9 of 3 strokes, none of more)
 # Candidates of several pieces wider than MAX_WIDTH digit heights, or with a horizontal gap of more than
 # MAX_INNER_GAP between their own pieces, are not read at all: no training writer's digit comes near
@@ -29,6 +31,8 @@ MIN_REF = 1e-6        # a drawing with no height and no width (one dot) is measu
 GEOMETRY_FEATURES = (
     "height", "width", "log_aspect", "pieces", "gap_prev", "gap_next", "contain_prev", "contain_next",
     "inner_gap", "first", "last", "cut_start", "cut_end",
+    "ink_prev", "ink_next", "cross_prev", "cross_next", "inner_ink", "inner_cross",
+    "top_prev", "bottom_prev", "top_next", "bottom_next",
 )
 
 
@@ -89,14 +93,20 @@ def union_box(boxes: np.ndarray) -> np.ndarray:
 
 
 def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: float,
-                       owner: np.ndarray | None = None) -> np.ndarray:
+                       owner: np.ndarray | None = None, links: np.ndarray | None = None) -> np.ndarray:
     """(len(candidates), len(GEOMETRY_FEATURES)) float64: each candidate's shape and its neighbours' distance.
 
     "pieces" counts the owners (strokes) a candidate touches; cut_start / cut_end: it begins / ends inside a stroke.
+    `links`: how piece i's ink meets piece i + 1's (links.py), in digit heights; default: from the boxes'
+    gaps, never crossing. ink_* / cross_*: the link to the neighbour before / after; inner_ink: the widest
+    link inside the candidate, inner_cross: whether any link inside it crosses.
     """
     out = np.empty((len(candidates), len(GEOMETRY_FEATURES)))
     count = len(boxes)
     own = owners_of(count, owner)
+    links = box_links(boxes, ref) if links is None else links
+    ink = np.clip(links[:, DISTANCE], 0.0, GAP_CLIP)
+    crossing = links[:, CROSSES]
     for row, cand in enumerate(candidates):
         box = union_box(boxes[cand.start : cand.stop])
         width, height = (box[2] - box[0]) / ref, (box[3] - box[1]) / ref
@@ -108,8 +118,30 @@ def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: 
             height, width, np.log((width + 0.05) / (height + 0.05)), own[cand.stop - 1] - own[cand.start] + 1,
             gap_prev, gap_next, contain_prev, contain_next, _inner_gap(boxes[cand.start : cand.stop]) / ref,
             cand.start == 0, cand.stop == count, cut_start, cut_end,
+            *_link_features(ink, crossing, cand, count),
+            *(_level(box, boxes[cand.start - 1], ref) if cand.start > 0 else (0.0, 0.0)),
+            *(_level(box, boxes[cand.stop], ref) if cand.stop < count else (0.0, 0.0)),
         )
     return out
+
+
+def box_links(boxes: np.ndarray, ref: float) -> np.ndarray:
+    """Links (links.py) guessed from boxes alone: the horizontal gap between consecutive boxes, no crossing."""
+    gaps = np.maximum(boxes[1:, 0], boxes[:-1, 0]) - np.minimum(boxes[1:, 2], boxes[:-1, 2])
+    out = np.zeros((max(len(boxes) - 1, 0), 2))
+    out[:, DISTANCE] = np.maximum(gaps, 0.0) / ref
+    return out
+
+
+def _link_features(ink: np.ndarray, crossing: np.ndarray, cand: Candidate, count: int) -> tuple[float, ...]:
+    """(ink_prev, ink_next, cross_prev, cross_next, inner_ink, inner_cross) of one candidate."""
+    before, after = cand.start - 1, cand.stop - 1   # link k joins pieces k and k + 1
+    inner = slice(cand.start, cand.stop - 1)
+    return (
+        ink[before] if before >= 0 else NO_NEIGHBOUR_GAP, ink[after] if cand.stop < count else NO_NEIGHBOUR_GAP,
+        crossing[before] if before >= 0 else 0.0, crossing[after] if cand.stop < count else 0.0,
+        float(ink[inner].max(initial=0.0)), float(crossing[inner].max(initial=0.0)),
+    )
 
 
 def plausible(candidates: Sequence[Candidate], geometry: np.ndarray) -> np.ndarray:
@@ -126,6 +158,12 @@ def _neighbour(box: np.ndarray, other: np.ndarray, ref: float) -> tuple[float, f
     narrower = min(box[2] - box[0], other[2] - other[0])
     contained = min(1.0, max(0.0, -gap) / narrower) if narrower > 0 else float(gap <= 0)
     return float(np.clip(gap / ref, -GAP_CLIP, GAP_CLIP)), contained
+
+
+def _level(box: np.ndarray, other: np.ndarray, ref: float) -> tuple[float, float]:
+    """(top, bottom) of box minus other's, in digit heights, clipped to +-GAP_CLIP (y down: positive = lower)."""
+    return (float(np.clip((box[1] - other[1]) / ref, -GAP_CLIP, GAP_CLIP)),
+            float(np.clip((box[3] - other[3]) / ref, -GAP_CLIP, GAP_CLIP)))
 
 
 def _inner_gap(boxes: np.ndarray) -> float:

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from digitpad.numbers.candidates import MAX_PIECES, Candidate, reference_height, union_box
+from digitpad.numbers.links import point_links
 from digitpad.numbers.reading import NumberReading
 from digitpad.numbers.segment import CandidateTable, read_pieces
 from digitpad.recognizer import Recognizer
@@ -125,7 +126,18 @@ def read_image(rec: Recognizer, image: Any,
         pad = max(2, int(CROP_PAD * max(crop.shape)))
         return image_to_mnist(np.pad(crop.astype(np.float32), pad))
 
-    return read_pieces(rec, piece_boxes, render, MAX_PIECES, judge, owner=owner, ref=ref)[0]
+    links = point_links([_edge_points(labels, *piece) for piece in slices], ref)
+    return read_pieces(rec, piece_boxes, render, MAX_PIECES, judge, owner=owner, ref=ref, links=links)[0]
+
+
+def _edge_points(labels: np.ndarray, label: int, first: int, stop: int) -> np.ndarray:
+    """(n, 2) x, y of a piece's outline pixels: the ink closest to a neighbour is always on the outline."""
+    mask = np.pad(labels[:, first:stop] == label, 1)
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    rows, cols = np.nonzero(mask[1:-1, 1:-1] & ~inner)
+    if not len(rows):
+        return np.array([[float(first), 0.0]])
+    return np.column_stack([cols + first, rows]).astype(np.float64)
 
 
 def touching_cuts(labels: np.ndarray, label: int, box: np.ndarray, ref: float) -> list[int]:

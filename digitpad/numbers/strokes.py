@@ -16,6 +16,7 @@ import numpy as np
 
 from digitpad.numbers.candidates import MAX_PIECES, Candidate, reference_height, stroke_boxes
 from digitpad.numbers.cuts import cut_points
+from digitpad.numbers.links import stroke_links
 from digitpad.numbers.penpath import drawing_probabilities
 from digitpad.numbers.reading import NumberReading
 from digitpad.numbers.segment import CandidateTable, candidate_table, read_pieces
@@ -82,7 +83,15 @@ class StrokePieces:
 
     @property
     def boxes(self) -> np.ndarray:
-        return stroke_boxes([self.lines[s][a:b] for s, a, b in self.parts])
+        return stroke_boxes(self.part_lines)
+
+    @property
+    def part_lines(self) -> list[np.ndarray]:
+        return [self.lines[s][a:b] for s, a, b in self.parts]
+
+    @property
+    def links(self) -> np.ndarray:
+        return stroke_links(self.part_lines, self.ref)
 
     def ink(self, cand: Candidate) -> list[np.ndarray]:
         return candidate_ink(self.lines, self.parts, cand)
@@ -92,7 +101,7 @@ class StrokePieces:
 
     def table(self, rec: Recognizer) -> CandidateTable:
         """Every candidate read (segment.candidate_table)."""
-        return candidate_table(rec, self.boxes, self.render, MAX_PIECES, self.owner, self.ref)
+        return candidate_table(rec, self.boxes, self.render, MAX_PIECES, self.owner, self.ref, self.links)
 
     def merged_parts(self, cand: Candidate, ids: list[int] | None = None) -> list[Part]:
         """The candidate's ink as parts, one per stroke, strokes named by `ids` (default: cleaned indices)."""
@@ -117,9 +126,21 @@ def read_strokes(rec: Recognizer, strokes: Strokes,
         return drawing_probabilities(rec, [pieces.ink(c) for c in chosen], image_probs)
 
     reading, chosen = read_pieces(rec, pieces.boxes, pieces.render, MAX_PIECES, judge, piece_ids=ids,
-                                  reread=reread, owner=pieces.owner, ref=pieces.ref)
+                                  reread=reread, owner=pieces.owner, ref=pieces.ref, links=pieces.links)
     reading.parts = [pieces.merged_parts(c, ids) for c in chosen]
     return reading
+
+
+def digit_ink(reading: NumberReading, index: int, strokes: Strokes) -> list[np.ndarray]:
+    """The ink of the reading's digit `index` in `strokes` (the strokes it was read from): its strokes, and
+    only its own part of a stroke that was cut between two digits."""
+    if not reading.parts:  # a reading without parts (a picture's): whole strokes by group
+        return [np.asarray(strokes[i], dtype=np.float64).reshape(-1, 2) for i in reading.groups[index]]
+    out = []
+    for stroke, first, stop in reading.parts[index]:
+        line, _ = clean_strokes([strokes[stroke]])
+        out.append(line[0][first:stop])
+    return out
 
 
 def _merged(parts: list[Part]) -> list[Part]:
