@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QDialog, QFileDialog, QLabel, QMenu
 
 from digitpad import settings as prefs
+from digitpad.numbers.strokes import digit_ink
 from digitpad.personal.my_digits import FILE_FILTER, MyDigitsDialog
 from digitpad.personal.session import PersonalState, RebuildJob, learned_text
 from digitpad.personal.store import Store, StoreError
@@ -205,11 +206,11 @@ class PersonalControls(QObject):
         canvas = self._tab.canvas
         if canvas.is_empty() or canvas.is_drawing() or canvas.shown_image() is not None:
             return None
-        strokes = [s for s in canvas.strokes() if len(s)]
+        strokes = canvas.strokes()
         reading = self._tab.reading()
-        if reading is not None:
-            group = reading.groups[min(self._tab.number_strip.selected(), len(reading.groups) - 1)]
-            strokes = [strokes[i] for i in group if i < len(strokes)]
+        if reading is not None:  # the selected digit's own ink, its part of a stroke cut between two digits
+            strokes = digit_ink(reading, min(self._tab.number_strip.selected(), len(reading) - 1), strokes)
+        strokes = [s for s in strokes if len(s)]
         return strokes or None
 
     def _feedback(self, text: str) -> None:

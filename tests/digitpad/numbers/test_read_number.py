@@ -155,3 +155,24 @@ def test_cutting_strokes_leaves_single_digits_as_they_were(rec, heldout, label):
     for digit in digits:
         plain, cut = read_strokes(rec, digit.strokes, cut=False), read_strokes(rec, digit.strokes, cut=True)
         assert cut.groups == plain.groups and cut.text == plain.text
+
+
+def test_a_digit_of_a_cut_stroke_is_given_back_as_its_own_part_only(rec, heldout):
+    from digitpad.numbers.compose import JOINED, join_pairs
+    from digitpad.numbers.strokes import digit_ink
+
+    rng = np.random.default_rng(4)
+    for pair in same_writer_pairs(heldout, rng, JOINED_PAIRS):
+        number = join_pairs(compose_number(pair, rng, gaps=JOINED), rng)
+        reading = read_strokes(rec, number.strokes, cut=True)
+        if len(reading) == 2 and all(number.matches(k, p) for k, p in enumerate(reading.parts)):
+            break
+    else:
+        pytest.fail("no joined pair was cut apart")
+    inks = [digit_ink(reading, k, number.strokes) for k in range(2)]
+    shared = set(reading.groups[0]) & set(reading.groups[1])
+    assert shared, "the joining stroke is in both digits' groups"
+    points = sum(len(s) for ink in inks for s in ink)
+    assert points == sum(len(s) for s in number.strokes)   # every point once: none lost, none in both digits
+    assert [len(s) for s in digit_ink(rec.predict_number(number.strokes[:1]), 0, number.strokes[:1])] == \
+        [len(number.strokes[0])]
