@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latency-only", action="store_true", help="measure the latency table only")
     p.add_argument("--single-only", action="store_true", help="measure the single-digit table only")
     p.add_argument("--cuts", dest="cut", action="store_true", default=None,
-                   help="cut strokes where digits are joined (default: strokes.CUT_STROKES, off)")
+                   help="cut strokes where digits are joined (default: strokes.CUT_STROKES, on)")
     p.add_argument("--no-cuts", dest="cut", action="store_false", help="never cut a stroke")
     p.add_argument("--spacings", nargs="+", choices=tuple(SPACINGS), default=list(SPACINGS), help="(default: all)")
     p.add_argument("--judge", choices=("both", "onedigit", "prior"), default="both",

@@ -53,9 +53,11 @@ class ShownNumber:
 def read_strokes(recognizer: Recognizer, strokes: list[np.ndarray]) -> Prediction | NumberReading:
     """A drawing: one digit exactly as `predict_strokes` reads it, or the number `predict_number` finds in it.
 
-    One stroke is one digit (strokes are the pieces a number is split into), so it costs no number reading.
+    A drawing that cannot be several digits (one stroke too narrow to be cut) costs no number reading.
     """
-    if sum(1 for s in strokes if len(s)) < 2:
+    from digitpad.numbers.strokes import may_hold_several  # it imports torch; this module stays without
+
+    if not may_hold_several(strokes):
         return recognizer.predict_strokes(strokes)
     number = recognizer.predict_number(strokes)
     return number if len(number) > 1 else recognizer.predict_strokes(strokes)  # read alone only when it is one

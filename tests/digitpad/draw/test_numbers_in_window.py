@@ -118,6 +118,21 @@ def test_ctrl_c_copies_the_number_and_leaves_text_fields_their_own_copy(qtbot, w
     assert clipboard.text() == field.text()
 
 
+def test_two_digits_written_without_lifting_the_pen_read_as_a_number(qtbot, window, recognizer, heldout):
+    from digitpad.numbers.compose import JOINED, join_pairs
+
+    tab, canvas = window.draw_tab, window.canvas
+    number = join_pairs(compose_number([first_of(heldout, WRITER, d) for d in (3, 2)], np.random.default_rng(WRITER),
+                                       gaps=JOINED, height=DIGIT_HEIGHT), np.random.default_rng(WRITER))
+    assert len(number.strokes) == 1  # the 3 runs on into the 2
+    draw_paper_strokes(qtbot, canvas, number.strokes)
+    settle(qtbot, tab)
+    reading = tab.reading()
+    assert reading is not None and reading.text == "32" and reading.groups == [[0], [0]]
+    assert tab.number_strip.count() == 2 and canvas.outlines() == reading.boxes
+    assert reading.boxes[0][2] <= reading.boxes[1][2]  # each outline holds its own digit's part of the stroke
+
+
 def test_a_single_digit_looks_as_before(qtbot, window, heldout):
     tab, canvas = window.draw_tab, window.canvas
     four = next(d for d in heldout if d.label == 4 and len(d.strokes) == 2)  # a 4 in two strokes
