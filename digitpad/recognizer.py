@@ -37,6 +37,7 @@ from trainer.checkpoint import Checkpoint, build_model, load_model
 from trainer.data import MNIST_MEAN, MNIST_STD
 from trainer.devices import describe_device, resolve_device
 from trainer.errors import CheckpointError, DataError
+from trainer.fusion import fused_for_inference
 from trainer.models import ARCHITECTURES, InputKind
 from trainer.preprocess import Strokes, image_to_mnist, strokes_to_mnist
 from trainer.sizes import IMAGE_SIZE, NUM_CLASSES
@@ -98,6 +99,7 @@ class SequenceView:
         if _kind(checkpoint) is not InputKind.TRAJECTORY:
             raise CheckpointError(f"{checkpoint.name}: {checkpoint.arch} reads images, not pen paths")
         self.model = model.to(device).eval()
+        self._fast = fused_for_inference(self.model)  # what reads: the same function, batch norms folded in
         self.checkpoint = checkpoint
         self.device = device
         self.points = int({**ARCHITECTURES[checkpoint.arch].default_args, **checkpoint.model_args}["points"])
@@ -114,9 +116,13 @@ class SequenceView:
 
     def log_probabilities(self, strokes: Strokes) -> np.ndarray:
         """(10,) float64 log-probabilities of the drawing's digit."""
-        x = torch.from_numpy(trajectory_features(strokes, self.points)).to(self.device)[None]
+        return self.batch_log_probabilities(trajectory_features(strokes, self.points)[None])[0]
+
+    def batch_log_probabilities(self, paths: np.ndarray) -> np.ndarray:
+        """(B, features, points) pen paths (trainer.trajectory) -> (B, 10) float64 log-probabilities."""
+        x = torch.from_numpy(np.ascontiguousarray(paths, dtype=np.float32)).to(self.device)
         with torch.inference_mode():
-            return torch.log_softmax(self.model(x).double(), dim=1)[0].cpu().numpy()
+            return torch.log_softmax(self._fast(x).double(), dim=1).cpu().numpy()
 
 
 @dataclass
@@ -155,6 +161,7 @@ class Recognizer:
                 f"the bundled image model ({BUNDLED_MODEL_NAME}), not alone: load an image model"
             )
         self.model = model.to(device).eval()
+        self._fast = fused_for_inference(self.model)  # what reads: the same function, batch norms folded in
         self.checkpoint = checkpoint
         self.device = device
         self.sequence = sequence  # reads drawings beside the image model; None: the image model alone
@@ -319,7 +326,7 @@ class Recognizer:
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, 28, 28) float in [0, 1] -> (B, 10) logits, with the checkpoint's normalization."""
-        return self.model((x - self._mean) / self._std)
+        return self._fast((x - self._mean) / self._std)
 
     def _log_probabilities(self, x: torch.Tensor, views: Views) -> np.ndarray:
         """(B, 1, 28, 28) float in [0, 1] -> (B, 10) float64 log-probabilities, averaged over the views.

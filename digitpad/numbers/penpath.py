@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from digitpad.recognizer import SEQUENCE_WEIGHT, Recognizer
 from trainer.trajectory import trajectory_features
@@ -30,9 +29,7 @@ def drawing_probabilities(rec: Recognizer, drawings: Sequence[Sequence[np.ndarra
     if rec.sequence is None or not len(drawings):
         return image / image.sum(axis=1, keepdims=True)
     view = rec.sequence
-    paths = torch.from_numpy(np.stack([trajectory_features(d, view.points) for d in drawings])).to(view.device)
-    with torch.inference_mode():
-        path_logp = torch.log_softmax(view.model(paths).double(), dim=1).cpu().numpy()
+    path_logp = view.batch_log_probabilities(np.stack([trajectory_features(d, view.points) for d in drawings]))
     mixed = (1 - SEQUENCE_WEIGHT) * np.log(np.maximum(image, LOG_FLOOR)) + SEQUENCE_WEIGHT * path_logp
     probs = np.exp(mixed - mixed.max(axis=1, keepdims=True))
     return probs / probs.sum(axis=1, keepdims=True)
