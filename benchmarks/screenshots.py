@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/screenshots.py --out /tmp/shots # somewhere else (trial runs)
 
 The scenario: the Draw tab reads a pen digit (writer 1's first "3" of ../shared/pendigits, replayed
-as mouse strokes) and the Network tab shows what the model makes of it; then "2026" written with that writer's digits (also at 800x600); the Train tab trains two short cnn runs (6,000 and 20,000 images, 500 test images, 2 epochs; the second shot mid-run),
+as mouse strokes) and the Network tab shows what the model makes of it; then "2026" written with that writer's digits (also at 800x600), and "2718" with some digits joined by the pen; the Train tab trains two short cnn runs (6,000 and 20,000 images, 500 test images, 2 epochs; the second shot mid-run),
 then two more (4 runs), at the app's default size (1060x720) and at 800x600, and once in a dark
 palette. The window shows neutral paths: HOME is a temporary folder whose ~/data/mnist links to
 the real MNIST folder, and the Data dir field says ~/data/mnist.
@@ -113,18 +113,21 @@ def draw_pen_digit(window, pendigits: Path) -> None:
     wait_for(window.predictionChanged, 20)
 
 
-def draw_number(window, pendigits: Path, text: str = "2026") -> None:
-    """`text` written by one training writer, laid out as a person writes a number."""
+def draw_number(window, pendigits: Path, text: str = "2026", join: bool = False) -> None:
+    """`text` written by one training writer, laid out as a person writes a number (`join`: some digits
+    run on into the next without the pen lifting, compose.join_pairs)."""
     import numpy as np
     from long_session import replay
 
-    from digitpad.numbers.compose import compose_number
+    from digitpad.numbers.compose import JOINED, compose_number, join_pairs
     from trainer.pendigits import load_pendigits, split_by_writer
 
     train, _heldout = split_by_writer(load_pendigits(pendigits))
     writer = [d for d in train if d.writer == train[0].writer]
     digits = [next(d for d in writer if d.label == int(c)) for c in text]
-    number = compose_number(digits, np.random.default_rng(1), height=120.0)
+    rng = np.random.default_rng(1)
+    number = compose_number(digits, rng, gaps=JOINED, height=120.0) if join else compose_number(digits, rng, height=120.0)
+    number = join_pairs(number, rng) if join else number
     canvas = window.canvas
     margin = 20.0  # paper units kept free at each side
     points = np.concatenate(number.strokes)
@@ -232,6 +235,9 @@ def scenario(args) -> int:
     window.resize(*SMALL)
     shoot(window, args.out, "draw-800x600.png")
     window.resize(*SIZE)
+    window.canvas.clear()
+    draw_number(window, args.pendigits, "2718", join=True)
+    shoot(window, args.out, "draw-joined.png")
 
     window.tabs.setCurrentIndex(TAB_TRAIN)
     wait_for(window.train_tab.warmedUp, 120)
