@@ -77,9 +77,14 @@ def clean_strokes(strokes: Strokes) -> list[np.ndarray]:
     Points with a NaN or infinite coordinate are dropped (nothing left: nothing drawn); anything that
     is not a list of (N, 2) numbers, or lies beyond MAX_COORDINATE, is a DataError saying so.
     """
+    return indexed_strokes(strokes)[0]
+
+
+def indexed_strokes(strokes: Strokes) -> tuple[list[np.ndarray], list[int]]:
+    """clean_strokes, and the index in `strokes` of each stroke kept (a number's digits name their strokes)."""
     if strokes is None or isinstance(strokes, (str, bytes, dict)) or not hasattr(strokes, "__iter__"):
         raise DataError(f"{STROKES_EXPECTED}; got {type(strokes).__name__}")
-    lines, total = [], 0
+    lines, ids, total = [], [], 0
     for i, stroke in enumerate(strokes):
         pts = _stroke_points(stroke, i)
         pts = pts[np.isfinite(pts).all(axis=1)]
@@ -90,7 +95,8 @@ def clean_strokes(strokes: Strokes) -> list[np.ndarray]:
             raise DataError(f"{STROKES_EXPECTED}; stroke {i} has a coordinate of {float(np.abs(pts).max()):.3g}")
         if len(pts):
             lines.append(pts)
-    return lines
+            ids.append(i)
+    return lines, ids
 
 
 def _stroke_points(stroke: Any, i: int) -> np.ndarray:

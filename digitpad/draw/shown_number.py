@@ -59,7 +59,10 @@ def read_strokes(recognizer: Recognizer, strokes: list[np.ndarray]) -> Predictio
 
     if not may_hold_several(strokes):
         return recognizer.predict_strokes(strokes)
-    number = recognizer.predict_number(strokes)
+    try:
+        number = recognizer.predict_number(strokes)
+    except DataError:  # too many strokes for a number: read as one digit, as before numbers were read
+        return recognizer.predict_strokes(strokes)
     return number if len(number) > 1 else recognizer.predict_strokes(strokes)  # read alone only when it is one
 
 

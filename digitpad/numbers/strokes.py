@@ -21,31 +21,23 @@ from digitpad.numbers.penpath import drawing_probabilities
 from digitpad.numbers.reading import NumberReading
 from digitpad.numbers.segment import CandidateTable, candidate_table, read_pieces
 from digitpad.recognizer import Recognizer
-from trainer.errors import NothingDrawnError
-from trainer.preprocess import Strokes, strokes_to_mnist
+from trainer.errors import DataError, NothingDrawnError
+from trainer.preprocess import Strokes, indexed_strokes, strokes_to_mnist
 
 Part = tuple[int, int, int]  # (stroke, first point, stop point): a piece of a stroke in the cleaned strokes
 # Whether predict_number cuts strokes by default. On since the judge sees how pieces' ink meets
 # (links.py): single validation-writer digits kept whole 99.95% of 1,999 with cuts and without, above the
 # 99.8% gate cutting had to pass (benchmarks/number_reading.py; the README gives the figures).
 CUT_STROKES = True
-
-
-def clean_strokes(strokes: Strokes) -> tuple[list[np.ndarray], list[int]]:
-    """The strokes with finite points, as (n, 2) arrays, and their indices in the input (empty ones dropped)."""
-    lines, ids = [], []
-    for index, stroke in enumerate(strokes):
-        pts = np.asarray(stroke, dtype=np.float64).reshape(-1, 2) if len(stroke) else np.empty((0, 2))
-        pts = pts[np.isfinite(pts).all(axis=1)]
-        if len(pts):
-            lines.append(pts)
-            ids.append(index)
-    return lines, ids
+# A drawing of more strokes is refused (DataError) before any work: every stroke makes up to MAX_PIECES
+# candidates to render and read, and 400 random strokes took 2.1 s (a 40-digit number has about 80).
+MAX_STROKES = 200
+MAX_PARTS = 2 * MAX_STROKES  # strokes are cut only while the pieces stay within this many
 
 
 def may_hold_several(strokes: Strokes) -> bool:
     """Whether a drawing may be more than one digit: two strokes or more, or one stroke that may be cut."""
-    lines, _ = clean_strokes(strokes)
+    lines, _ = indexed_strokes(strokes)
     if len(lines) != 1:
         return len(lines) > 1
     return CUT_STROKES and bool(cut_points(lines[0], reference_height(stroke_boxes(lines))))
@@ -83,7 +75,8 @@ class StrokePieces:
     @classmethod
     def of(cls, lines: list[np.ndarray], cut: bool = True) -> StrokePieces:
         ref = reference_height(stroke_boxes(lines))
-        return cls(lines, stroke_parts(lines, ref, cut), ref)
+        parts = stroke_parts(lines, ref, cut)
+        return cls(lines, parts if len(parts) <= MAX_PARTS else stroke_parts(lines, ref, False), ref)
 
     @property
     def owner(self) -> np.ndarray:
@@ -125,9 +118,11 @@ def read_strokes(rec: Recognizer, strokes: Strokes,
     None: CUT_STROKES.
     """
     cut = CUT_STROKES if cut is None else cut
-    lines, ids = clean_strokes(strokes)
+    lines, ids = indexed_strokes(strokes)   # DataError for what is not strokes
     if not lines:
         raise NothingDrawnError("nothing drawn")
+    if len(lines) > MAX_STROKES:
+        raise DataError(f"too many strokes to read as a number: {len(lines):,} (at most {MAX_STROKES})")
     pieces = StrokePieces.of(lines, cut)
 
     def reread(chosen: list[Candidate], image_probs: np.ndarray) -> np.ndarray:
@@ -146,7 +141,7 @@ def digit_ink(reading: NumberReading, index: int, strokes: Strokes) -> list[np.n
         return [np.asarray(strokes[i], dtype=np.float64).reshape(-1, 2) for i in reading.groups[index]]
     out = []
     for stroke, first, stop in reading.parts[index]:
-        line, _ = clean_strokes([strokes[stroke]])
+        line, _ = indexed_strokes([strokes[stroke]])
         out.append(line[0][first:stop])
     return out
 

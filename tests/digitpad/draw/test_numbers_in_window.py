@@ -256,3 +256,15 @@ def test_the_paper_widens_with_its_area_at_one_scale(area):
     # Drawn out to x = 1000, then shown in a narrower area: all of it, at a smaller scale.
     scale, units = paper_layout(800, 400, max_ratio=3.0, content_right=1000.0)
     assert units == 1000.0 and scale == 800 / 1000
+
+
+def test_a_scribble_of_too_many_strokes_for_a_number_is_read_as_one_digit(recognizer):
+    from digitpad.draw.shown_number import read_strokes
+    from digitpad.numbers.strokes import MAX_STROKES
+    from digitpad.recognizer import Prediction
+
+    rng = np.random.default_rng(0)
+    scribble = [rng.uniform(100, 300, (3, 2)) for _ in range(MAX_STROKES + 5)]
+    reading = read_strokes(recognizer, scribble)
+    assert isinstance(reading, Prediction)
+    assert reading.probabilities == pytest.approx(recognizer.predict_strokes(scribble).probabilities)

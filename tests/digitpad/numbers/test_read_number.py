@@ -9,7 +9,7 @@ from digitpad.numbers.compose import TIGHT, by_writer, compose_number
 from digitpad.numbers.reading import NumberReading
 from digitpad.numbers.strokes import read_strokes
 from digitpad.recognizer import Recognizer, bundled_model_path
-from trainer.errors import NothingDrawnError
+from trainer.errors import DataError, NothingDrawnError
 
 WRITERS = (2, 6, 10)       # held-out writers whose "2026" is read in the test
 MULTI_STROKE_SAMPLE = 60   # two-stroke 4s and 5s of held-out writers checked to stay whole
@@ -119,6 +119,25 @@ def test_a_number_wider_than_the_paper_is_read(rec, heldout):
 def test_nothing_drawn_raises_nothing_drawn_error(rec, strokes):
     with pytest.raises(NothingDrawnError):
         rec.predict_number(strokes)
+
+
+@pytest.mark.parametrize(("strokes", "message"), [
+    ("2026", "list of strokes"),
+    ([[("a", "b")]], "holds text, not numbers"),
+    ({"strokes": []}, "got dict"),
+    ([[(0, 0), (1e300, 1)]], "within"),
+])
+def test_what_is_not_strokes_is_one_clear_data_error(rec, strokes, message):
+    with pytest.raises(DataError, match=message):
+        rec.predict_number(strokes)
+
+
+def test_too_many_strokes_are_refused_before_any_work():
+    from digitpad.numbers.strokes import MAX_STROKES
+
+    strokes = [[(float(i), 0.0), (float(i), 10.0)] for i in range(MAX_STROKES + 1)]
+    with pytest.raises(DataError, match=f"too many strokes to read as a number: {MAX_STROKES + 1}"):
+        read_strokes(None, strokes)   # refused before the recognizer is asked anything
 
 
 @pytest.mark.parametrize(("strokes", "text"), [
