@@ -10,6 +10,7 @@ For each judge (with the "one digit" model, and the size prior alone):
   string: the text is right, beside "alone": every digit of the number is right when read by itself
   (predict_strokes), the product of the single-digit accuracies for exactly these digits;
   single digits kept whole: every held-out pen digit through predict_number gives one digit;
+  pictures: predict_image_number on pictures of two digits whose ink touches, and of single digits;
   latency p50/p95 of predict_number on 4-digit numbers, one CPU thread.
 Seeded: the same command prints the same accuracies.
 
@@ -53,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
     p.add_argument("--latency-only", action="store_true", help="measure the latency table only")
     p.add_argument("--single-only", action="store_true", help="measure the single-digit table only")
+    p.add_argument("--pictures-only", action="store_true", help="measure the pictures table only")
     p.add_argument("--cuts", dest="cut", action="store_true", default=None,
                    help="cut strokes where digits are joined (default: strokes.CUT_STROKES, on)")
     p.add_argument("--no-cuts", dest="cut", action="store_false", help="never cut a stroke")
@@ -109,6 +111,40 @@ def single_digit_table(rec: Recognizer, digits, judge_map: dict, cut: bool | Non
         print(f"| {name} | {whole:.2%} of {len(digits)} | {whole_multi:.2%} of {len(multi)} | {right:.2%} |", flush=True)
 
 
+PICTURE_PAIRS = 40      # pictures of two digits whose ink touches (one connected component)
+PICTURE_SINGLES = 150   # pictures of one digit
+PICTURE_PEN = 14        # pen width of the pictures, pixels (digits 80-240 px tall on a 1200 x 400 picture)
+
+
+def picture_table(rec: Recognizer, digits, rng: np.random.Generator) -> None:
+    """predict_image_number on pictures drawn from the pen digits: two touching digits, and single digits."""
+    from PIL import Image, ImageDraw
+
+    from digitpad.numbers.compose import by_writer, compose_number
+    from digitpad.numbers.images import ink_components
+
+    def picture(strokes) -> np.ndarray:
+        img = Image.new("L", (1200, 400), 255)
+        pen = ImageDraw.Draw(img)
+        for stroke in strokes:
+            pen.line([tuple(p) for p in stroke.tolist()], fill=0, width=PICTURE_PEN, joint="curve")
+        return np.asarray(img)
+
+    writers = by_writer(digits)
+    right = []
+    while len(right) < PICTURE_PAIRS:
+        own = writers[sorted(writers)[rng.integers(len(writers))]]
+        number = compose_number([own[i] for i in rng.integers(len(own), size=2)], rng, gaps=(-0.06, -0.01))
+        pic = picture(number.strokes)
+        if len(ink_components(pic)[2]) == 1:  # only pictures whose two digits' ink touches
+            right.append(rec.predict_image_number(pic).text == number.text)
+    whole = [len(rec.predict_image_number(picture(compose_number([digits[i]], rng).strokes))) == 1
+             for i in rng.choice(len(digits), PICTURE_SINGLES, replace=False)]
+    print("\n| pictures | read right / kept whole |\n|---|---|")
+    print(f"| two digits whose ink touches | {np.mean(right):.1%} of {len(right)} |")
+    print(f"| single digits | {np.mean(whole):.1%} of {len(whole)} |", flush=True)
+
+
 def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict, cut: bool | None = None) -> None:
     numbers = random_numbers(digits, rng, LATENCY_RUNS, 4, TIGHT)
     print("\n| judge | 4-digit number p50 | p95 | strokes per number (mean) |")
@@ -135,11 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.writers} writers' pen digits ({len(digits)}), model {rec.name}, torch threads 1, "
           f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()}), cuts {'on' if (CUT_STROKES if args.cut is None else args.cut) else 'off'}\n")
     rng = np.random.default_rng(args.seed)
+    if args.pictures_only:
+        picture_table(rec, digits, rng)
+        return 0
     if not args.latency_only:
         if not args.single_only:
             accuracy_table(rec, digits, rng, args.numbers, judge_map, tuple(args.lengths), tuple(args.spacings),
                            args.cut)
         single_digit_table(rec, digits, judge_map, args.cut)
+        if not args.single_only:
+            picture_table(rec, digits, rng)
     if not args.single_only:
         latency_table(rec, digits, rng, judge_map, args.cut)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
