@@ -111,17 +111,18 @@ def single_digit_table(rec: Recognizer, digits, judge_map: dict, cut: bool | Non
         print(f"| {name} | {whole:.2%} of {len(digits)} | {whole_multi:.2%} of {len(multi)} | {right:.2%} |", flush=True)
 
 
-PICTURE_PAIRS = 40      # pictures of two digits whose ink touches (one connected component)
-PICTURE_SINGLES = 150   # pictures of one digit
+PICTURE_PAIRS = 100     # pictures of two digits whose ink touches (one connected component)
+PICTURE_SINGLES = 200  # pictures of one digit
 PICTURE_PEN = 14        # pen width of the pictures, pixels (digits 80-240 px tall on a 1200 x 400 picture)
 
 
-def picture_table(rec: Recognizer, digits, rng: np.random.Generator) -> None:
-    """predict_image_number on pictures drawn from the pen digits: two touching digits, and single digits."""
+def picture_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict) -> None:
+    """read_image (predict_image_number) on pictures drawn from the pen digits: two digits whose ink
+    touches, and single digits, for each judge."""
     from PIL import Image, ImageDraw
 
     from digitpad.numbers.compose import by_writer, compose_number
-    from digitpad.numbers.images import ink_components
+    from digitpad.numbers.images import ink_components, read_image
 
     def picture(strokes) -> np.ndarray:
         img = Image.new("L", (1200, 400), 255)
@@ -131,18 +132,21 @@ def picture_table(rec: Recognizer, digits, rng: np.random.Generator) -> None:
         return np.asarray(img)
 
     writers = by_writer(digits)
-    right = []
-    while len(right) < PICTURE_PAIRS:
+    pairs = []
+    while len(pairs) < PICTURE_PAIRS:
         own = writers[sorted(writers)[rng.integers(len(writers))]]
         number = compose_number([own[i] for i in rng.integers(len(own), size=2)], rng, gaps=(-0.06, -0.01))
         pic = picture(number.strokes)
         if len(ink_components(pic)[2]) == 1:  # only pictures whose two digits' ink touches
-            right.append(rec.predict_image_number(pic).text == number.text)
-    whole = [len(rec.predict_image_number(picture(compose_number([digits[i]], rng).strokes))) == 1
-             for i in rng.choice(len(digits), PICTURE_SINGLES, replace=False)]
-    print("\n| pictures | read right / kept whole |\n|---|---|")
-    print(f"| two digits whose ink touches | {np.mean(right):.1%} of {len(right)} |")
-    print(f"| single digits | {np.mean(whole):.1%} of {len(whole)} |", flush=True)
+            pairs.append((pic, number.text))
+    singles = [picture(compose_number([digits[i]], rng).strokes)
+               for i in rng.choice(len(digits), PICTURE_SINGLES, replace=False)]
+    print("\n| judge | pictures of two digits whose ink touches, read right | single digits kept whole |")
+    print("|---|---|---|")
+    for name, judge in judge_map.items():
+        right = np.mean([read_image(rec, pic, judge).text == text for pic, text in pairs])
+        whole = np.mean([len(read_image(rec, pic, judge)) == 1 for pic in singles])
+        print(f"| {name} | {right:.1%} of {len(pairs)} | {whole:.1%} of {len(singles)} |", flush=True)
 
 
 def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: dict, cut: bool | None = None) -> None:
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {os.getloadavg()[0]:.2f} (cores {os.cpu_count()}), cuts {'on' if (CUT_STROKES if args.cut is None else args.cut) else 'off'}\n")
     rng = np.random.default_rng(args.seed)
     if args.pictures_only:
-        picture_table(rec, digits, rng)
+        picture_table(rec, digits, rng, judge_map)
         return 0
     if not args.latency_only:
         if not args.single_only:
@@ -180,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                            args.cut)
         single_digit_table(rec, digits, judge_map, args.cut)
         if not args.single_only:
-            picture_table(rec, digits, rng)
+            picture_table(rec, digits, rng, judge_map)
     if not args.single_only:
         latency_table(rec, digits, rng, judge_map, args.cut)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")

@@ -38,8 +38,8 @@ SINGLE_WEIGHT = 3.0         # weight of the rows from single digits (numbers of 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=REPO_ROOT / "assets" / "onedigit.json", help="(default: %(default)s)")
-    p.add_argument("--numbers", type=int, default=600, help="numbers per length and spacing (default: %(default)s)")
-    p.add_argument("--hidden", type=int, default=32, help="hidden units (default: %(default)s)")
+    p.add_argument("--numbers", type=int, default=1200, help="numbers per length and spacing (default: %(default)s)")
+    p.add_argument("--hidden", type=int, default=64, help="hidden units (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=600, help="full-batch Adam steps (default: %(default)s)")
     p.add_argument("--distorted", type=float, default=0.5,
                    help="share of the numbers whose digits are reshaped (compose.distorted) (default: %(default)s)")

@@ -65,7 +65,12 @@ def strokes_to_mnist(strokes: Strokes) -> np.ndarray:
     Any canvas size, drawing size and position; one or many strokes; a stroke of one point is a dot.
     Raises NothingDrawnError when there are no points.
     """
-    lines = clean_strokes(strokes)
+    return lines_to_mnist(clean_strokes(strokes))
+
+
+def lines_to_mnist(lines: list[np.ndarray]) -> np.ndarray:
+    """strokes_to_mnist of strokes clean_strokes already checked ((n, 2) float arrays of finite points):
+    the same rasterization without checking again (number reading renders a dozen groupings of them)."""
     if not lines:
         raise NothingDrawnError("nothing drawn")
     return _place_integer(_downsample(_render_glyph(lines)))

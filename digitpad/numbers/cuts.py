@@ -29,6 +29,10 @@ SEPARATION = -0.1     # separation (digit heights) a cut needs: joined digits' b
 MAX_RUNS = 2          # runs of high separation per stroke, the best-separated first (3 digits in one stroke)
 TURN_SPAN = 2         # the turn at a point is measured between the points this many steps before and after
 MIN_POINTS = 6        # strokes with fewer points are never cut
+# Proposals closer than this along the pen path (digit heights) are one: the sharpest turn is kept. On
+# training writers' tight 4-digit numbers this cut the candidates read per number from 17.8 to 15.6 on
+# average and from 37 to 28 at the 95th percentile, with joined pairs cut right 92.3 -> 91.7% of 300.
+MERGE = 0.2
 
 
 def cut_points(line: np.ndarray, ref: float) -> list[int]:
@@ -43,10 +47,13 @@ def cut_points(line: np.ndarray, ref: float) -> list[int]:
         & (_extent(line[::-1])[::-1][1:] >= MIN_SIDE * ref)
     runs = sorted(_runs(valid), key=lambda run: -separation[run].max())[:MAX_RUNS]
     turn = _turn(line)
-    cuts = set()
+    along = np.concatenate(([0.0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1)))) / ref
+    cuts: list[int] = []
     for run in runs:
         at = run + 1
-        cuts.update((int(at[0]), int(at[-1]), int(at[np.argmax(turn[at])])))
+        for c in (int(at[np.argmax(turn[at])]), int(at[0]), int(at[-1])):  # the sharpest turn first
+            if all(abs(along[c] - along[k]) >= MERGE for k in cuts):
+                cuts.append(c)
     return sorted(cuts)
 
 

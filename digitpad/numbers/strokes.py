@@ -22,7 +22,7 @@ from digitpad.numbers.reading import NumberReading
 from digitpad.numbers.segment import CandidateTable, candidate_table, read_pieces
 from digitpad.recognizer import Recognizer
 from trainer.errors import DataError, NothingDrawnError
-from trainer.preprocess import Strokes, indexed_strokes, strokes_to_mnist
+from trainer.preprocess import Strokes, indexed_strokes, lines_to_mnist
 
 Part = tuple[int, int, int]  # (stroke, first point, stop point): a piece of a stroke in the cleaned strokes
 # Whether predict_number cuts strokes by default. On since the judge sees how pieces' ink meets
@@ -98,7 +98,7 @@ class StrokePieces:
         return candidate_ink(self.lines, self.parts, cand)
 
     def render(self, cand: Candidate) -> np.ndarray:
-        return strokes_to_mnist(self.ink(cand))
+        return lines_to_mnist(self.ink(cand))
 
     def table(self, rec: Recognizer) -> CandidateTable:
         """Every candidate read (segment.candidate_table)."""
