@@ -36,7 +36,7 @@ from digitpad.numbers.onedigit import load_onedigit  # noqa: E402
 from digitpad.numbers.segment import OneDigitJudge, PriorJudge  # noqa: E402
 from digitpad.numbers.strokes import CUT_STROKES, read_strokes  # noqa: E402
 from digitpad.recognizer import Recognizer  # noqa: E402
-from trainer.pendigits import load_pendigits, split_by_writer  # noqa: E402
+from trainer.pendigits import FINAL_WRITERS, load_pendigits, split_by_writer  # noqa: E402
 
 LENGTHS = (2, 3, 4, 6)
 SPACINGS = {"spaced": (SPACED, False), "tight": (TIGHT, False), "joined": (JOINED, True)}  # (gaps, joined)
@@ -49,8 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--numbers", type=int, default=500, help="numbers per length and spacing (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     p.add_argument("--onedigit", type=Path, default=None, help="'one digit' model (default: assets/onedigit.json)")
-    p.add_argument("--writers", choices=("heldout", "train"), default="heldout",
-                   help="whose digits to compose: held-out writers (the measure) or training writers (tuning)")
+    p.add_argument("--writers", choices=("heldout", "train", "final"), default="heldout",
+                   help="whose digits to compose: held-out validation writers (the measure), training writers "
+                        "(tuning) or the final writers (FINAL_WRITERS: the one final evaluation only, never "
+                        "while choosing)")
     p.add_argument("--pendigits", type=Path, default=None, help="UNIPEN file (default: ../shared/pendigits)")
     p.add_argument("--latency-only", action="store_true", help="measure the latency table only")
     p.add_argument("--single-only", action="store_true", help="measure the single-digit table only")
@@ -168,8 +170,10 @@ def latency_table(rec: Recognizer, digits, rng: np.random.Generator, judge_map: 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
-    train, heldout = split_by_writer(load_pendigits(args.pendigits))
-    digits = heldout if args.writers == "heldout" else train
+    pendigits = load_pendigits(args.pendigits)
+    train, heldout = split_by_writer(pendigits)
+    final = split_by_writer(pendigits, heldout=FINAL_WRITERS, reserved=())[1]
+    digits = {"heldout": heldout, "train": train, "final": final}[args.writers]
     rec = Recognizer.load(device="cpu")
     judge_map = judges(args.onedigit, args.judge)
     print(f"{args.writers} writers' pen digits ({len(digits)}), model {rec.name}, torch threads 1, "
