@@ -337,6 +337,35 @@ def test_correcting_a_number_keeps_only_the_selected_digit(qtbot, rec, settings,
     rebuilt(qtbot, window)
 
 
+@pytest.mark.slow
+def test_correcting_a_digit_of_a_stroke_cut_in_two_keeps_only_its_own_part(qtbot, rec, settings, pendigits_path):
+    from digitpad.numbers.compose import JOINED, compose_number, join_pairs
+    from trainer.pendigits import load_pendigits, split_by_writer
+
+    _, heldout = split_by_writer(load_pendigits(pendigits_path))
+    digits = [next(d for d in heldout if d.writer == 2 and d.label == label) for label in (3, 2)]
+    rng = np.random.default_rng(2)
+    number = join_pairs(compose_number(digits, rng, gaps=JOINED, height=0.4 * PAPER_SIZE), rng)
+    assert len(number.strokes) == 1  # "32" without lifting the pen
+    window = open_window(qtbot, rec, settings, size=(1400, 640))
+    draw_paper_strokes(qtbot, window.canvas, number.strokes)
+    tab = window.draw_tab
+    qtbot.waitUntil(lambda: not tab.is_busy() and tab.reading() is not None, timeout=15_000)
+    reading = tab.reading()
+    assert reading.text == "32" and reading.groups == [[0], [0]]
+    strip = tab.number_strip
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.tile_rect(1).center().toPoint())
+    press(qtbot, window, Qt.Key.Key_Return)   # "yes, a 2"
+    stored = store_of(window).list()
+    assert [(s.label, s.kind) for s in stored] == [(2, ExampleKind.CONFIRMATION)]
+    (kept,) = [np.asarray(s) for s in stored[0].example.strokes]
+    (stroke, first, stop), = reading.parts[1]
+    drawn = window.canvas.strokes()[stroke]
+    assert first > 0 and stop == len(drawn)            # the 2's part only: it starts at the cut
+    np.testing.assert_allclose(kept, drawn[first:stop])
+    rebuilt(qtbot, window)
+
+
 def test_opening_a_model_says_what_its_file_had_dropped(qtbot, window, tmp_path):
     import torch
 
