@@ -45,8 +45,9 @@ CUT_COST = 0.0
 HOPELESS = -1e9      # the score that stands in for a non-finite one
 
 Render = Callable[[Candidate], np.ndarray]  # a candidate -> its (28, 28) float image, ink = 1
-# The chosen candidates and their image-model probabilities -> the digits' final (k, 10) probabilities
-Reread = Callable[[list[Candidate], np.ndarray], np.ndarray]
+# The chosen candidates with their image-model probabilities and images -> the digits' final (k, 10)
+# probabilities and the (k, 28, 28) images they were read from
+Reread = Callable[[list[Candidate], np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -143,7 +144,7 @@ def read_pieces(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: 
     """Segment and read pieces with `judge` (default_judge()): the reading and its candidates, left to right.
 
     Groups name the pieces' owners (default: each piece its own) by `piece_ids` (default 0..owners-1);
-    `reread` gives the chosen digits' final probabilities (default: what the image model read).
+    `reread` gives the chosen digits' final probabilities and images (default: what the image model read).
     """
     table = candidate_table(rec, boxes, render, max_pieces, owner, ref, links)
     scores = (judge or default_judge())(table) - CUT_COST * table.column("cut_start")
@@ -152,12 +153,12 @@ def read_pieces(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: 
     own = owners_of(len(boxes), owner)
     ids = list(range(int(own[-1]) + 1)) if piece_ids is None else list(piece_ids)
     image_probs = table.probs[chosen].astype(np.float64)
-    final = image_probs / image_probs.sum(axis=1, keepdims=True) if reread is None else \
-        reread([table.candidates[k] for k in chosen], table.probs[chosen])
+    final, images = (image_probs / image_probs.sum(axis=1, keepdims=True), table.images[chosen]) if reread is None \
+        else reread([table.candidates[k] for k in chosen], table.probs[chosen], table.images[chosen])
     digits, groups, out_boxes = [], [], []
     for row, k in enumerate(chosen):
         probs = final[row]
-        digits.append(Prediction(digit=int(probs.argmax()), probabilities=probs, image=table.images[k]))
+        digits.append(Prediction(digit=int(probs.argmax()), probabilities=probs, image=images[row]))
         cand = table.candidates[k]
         groups.append([ids[o] for o in range(int(own[cand.start]), int(own[cand.stop - 1]) + 1)])
         out_boxes.append(tuple(float(v) for v in union_box(boxes[cand.start : cand.stop])))

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitpad.numbers.candidates import MAX_PIECES, Candidate, reference_height, stroke_boxes
-from digitpad.numbers.cuts import cut_points
+from digitpad.numbers.cuts import cut_points, without_connector
 from digitpad.numbers.links import stroke_links
 from digitpad.numbers.penpath import drawing_probabilities
 from digitpad.numbers.reading import NumberReading
 from digitpad.numbers.segment import CandidateTable, candidate_table, read_pieces
-from digitpad.recognizer import Recognizer
+from digitpad.recognizer import Recognizer, Views
 from trainer.errors import DataError, NothingDrawnError
 from trainer.preprocess import Strokes, indexed_strokes, lines_to_mnist
 
@@ -100,6 +100,20 @@ class StrokePieces:
     def render(self, cand: Candidate) -> np.ndarray:
         return lines_to_mnist(self.ink(cand))
 
+    def reading_ink(self, cand: Candidate) -> list[np.ndarray]:
+        """The candidate's ink as a chosen digit is read: at a cut, without the connecting line (cuts.py)."""
+        ink = list(self.ink(cand))
+        first, last = self.parts[cand.start], self.parts[cand.stop - 1]
+        if first[1] > 0:  # begins inside a stroke
+            ink[0] = without_connector(ink[0], True, self.ref)
+        if last[2] < len(self.lines[last[0]]):  # ends inside a stroke
+            ink[-1] = without_connector(ink[-1], False, self.ref)
+        return ink
+
+    def is_cut(self, cand: Candidate) -> bool:
+        first, last = self.parts[cand.start], self.parts[cand.stop - 1]
+        return first[1] > 0 or last[2] < len(self.lines[last[0]])
+
     def table(self, rec: Recognizer) -> CandidateTable:
         """Every candidate read (segment.candidate_table)."""
         return candidate_table(rec, self.boxes, self.render, MAX_PIECES, self.owner, self.ref, self.links)
@@ -125,8 +139,14 @@ def read_strokes(rec: Recognizer, strokes: Strokes,
         raise DataError(f"too many strokes to read as a number: {len(lines):,} (at most {MAX_STROKES})")
     pieces = StrokePieces.of(lines, cut)
 
-    def reread(chosen: list[Candidate], image_probs: np.ndarray) -> np.ndarray:
-        return drawing_probabilities(rec, [pieces.ink(c) for c in chosen], image_probs)
+    def reread(chosen: list[Candidate], image_probs: np.ndarray, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inks = [pieces.reading_ink(c) for c in chosen]
+        redo = [row for row, c in enumerate(chosen) if pieces.is_cut(c)]  # their tails off: new images
+        if redo:
+            images, image_probs = images.copy(), image_probs.copy()
+            images[redo] = np.stack([lines_to_mnist(inks[row]) for row in redo])
+            image_probs[redo] = rec.predict_batch(images[redo], Views.ONE)
+        return drawing_probabilities(rec, inks, image_probs), images
 
     reading, chosen = read_pieces(rec, pieces.boxes, pieces.render, MAX_PIECES, judge, piece_ids=ids,
                                   reread=reread, owner=pieces.owner, ref=pieces.ref, links=pieces.links)

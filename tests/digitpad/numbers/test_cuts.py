@@ -48,3 +48,18 @@ def test_a_stroke_kept_whole_renders_as_the_stroke_itself():
 
     whole = pieces.ink(Candidate(0, len(pieces.parts)))
     assert len(whole) == 1 and whole[0] is stroke
+
+
+def test_a_cut_digit_is_read_without_the_connecting_line_it_kept():
+    from digitpad.numbers.cuts import CONNECTOR_LENGTH, without_connector
+
+    connector = np.column_stack([np.linspace(0, 40, 9), np.linspace(100, 60, 9)])   # straight, up-right
+    digit = ring(80, 60, 30, start=np.pi, points=30)                                  # then the pen turns
+    line = np.concatenate([connector, digit])
+    kept = without_connector(line, True, ref=100.0)
+    np.testing.assert_array_equal(kept, line[len(connector) - 1:])                    # from the turn on
+    np.testing.assert_array_equal(without_connector(line[::-1], False, ref=100.0), kept[::-1])
+    straight = np.column_stack([np.zeros(20), np.linspace(0, 100, 20)])             # a 1: nothing but straight
+    assert len(without_connector(straight, True, ref=100.0)) >= 3
+    long = without_connector(straight, True, ref=10.0)                                # never more than the limit
+    assert np.ptp(straight[:, 1]) - np.ptp(long[:, 1]) <= CONNECTOR_LENGTH * 10.0 + 1e-9
