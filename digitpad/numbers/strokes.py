@@ -103,16 +103,17 @@ class StrokePieces:
     def reading_ink(self, cand: Candidate) -> list[np.ndarray]:
         """The candidate's ink as a chosen digit is read: at a cut, without the connecting line (cuts.py)."""
         ink = list(self.ink(cand))
-        first, last = self.parts[cand.start], self.parts[cand.stop - 1]
-        if first[1] > 0:  # begins inside a stroke
+        cut_start, cut_end = self.cut_ends(cand)
+        if cut_start:
             ink[0] = without_connector(ink[0], True, self.ref)
-        if last[2] < len(self.lines[last[0]]):  # ends inside a stroke
+        if cut_end:
             ink[-1] = without_connector(ink[-1], False, self.ref)
         return ink
 
-    def is_cut(self, cand: Candidate) -> bool:
-        first, last = self.parts[cand.start], self.parts[cand.stop - 1]
-        return first[1] > 0 or last[2] < len(self.lines[last[0]])
+    def cut_ends(self, cand: Candidate) -> tuple[bool, bool]:
+        """Whether the candidate begins inside a stroke, and whether it ends inside one."""
+        (_, first, _), (stroke, _, stop) = self.parts[cand.start], self.parts[cand.stop - 1]
+        return first > 0, stop < len(self.lines[stroke])
 
     def table(self, rec: Recognizer) -> CandidateTable:
         """Every candidate read (segment.candidate_table)."""
@@ -141,7 +142,7 @@ def read_strokes(rec: Recognizer, strokes: Strokes,
 
     def reread(chosen: list[Candidate], image_probs: np.ndarray, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inks = [pieces.reading_ink(c) for c in chosen]
-        redo = [row for row, c in enumerate(chosen) if pieces.is_cut(c)]  # their tails off: new images
+        redo = [row for row, c in enumerate(chosen) if any(pieces.cut_ends(c))]  # tails off: new images
         if redo:
             images, image_probs = images.copy(), image_probs.copy()
             images[redo] = np.stack([lines_to_mnist(inks[row]) for row in redo])
@@ -156,13 +157,16 @@ def read_strokes(rec: Recognizer, strokes: Strokes,
 
 def digit_ink(reading: NumberReading, index: int, strokes: Strokes) -> list[np.ndarray]:
     """The ink of the reading's digit `index` in `strokes` (the strokes it was read from): its strokes, and
-    only its own part of a stroke that was cut between two digits."""
+    only its own part of a stroke that was cut between two digits. Strokes `strokes` no longer has (an
+    undo since the reading) are left out."""
     if not reading.parts:  # a reading without parts (a picture's): whole strokes by group
-        return [np.asarray(strokes[i], dtype=np.float64).reshape(-1, 2) for i in reading.groups[index]]
+        return [np.asarray(strokes[i], dtype=np.float64).reshape(-1, 2) for i in reading.groups[index]
+                if i < len(strokes)]
     out = []
     for stroke, first, stop in reading.parts[index]:
-        line, _ = indexed_strokes([strokes[stroke]])
-        out.append(line[0][first:stop])
+        if stroke < len(strokes):
+            lines, _ = indexed_strokes([strokes[stroke]])
+            out += [line[first:stop] for line in lines]
     return out
 
 

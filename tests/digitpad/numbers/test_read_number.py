@@ -197,3 +197,12 @@ def test_a_digit_of_a_cut_stroke_is_given_back_as_its_own_part_only(rec, heldout
     assert points == sum(len(s) for s in number.strokes)   # every point once: none lost, none in both digits
     whole = read_strokes(rec, number.strokes, cut=False)   # no cut: every stroke whole, in one digit
     assert sum(len(s) for k in range(len(whole)) for s in digit_ink(whole, k, number.strokes)) == points
+
+
+def test_a_digit_s_ink_leaves_out_strokes_undone_since_the_reading(rec, heldout):
+    from digitpad.numbers.strokes import digit_ink
+
+    number = compose_number([first_of(heldout, 6, 1), first_of(heldout, 6, 4)], np.random.default_rng(0))
+    reading = rec.predict_number(number.strokes)
+    undone = number.strokes[:-1]                       # the 4's last stroke taken back
+    assert len(digit_ink(reading, 1, undone)) == len(reading.groups[1]) - 1
