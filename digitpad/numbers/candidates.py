@@ -93,18 +93,18 @@ def union_box(boxes: np.ndarray) -> np.ndarray:
 
 
 def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: float,
-                       owner: np.ndarray | None = None, links: np.ndarray | None = None) -> np.ndarray:
+                       owner: np.ndarray | None = None, *, links: np.ndarray) -> np.ndarray:
     """(len(candidates), len(GEOMETRY_FEATURES)) float64: each candidate's shape and its neighbours' distance.
 
     "pieces" counts the owners (strokes) a candidate touches; cut_start / cut_end: it begins / ends inside a stroke.
-    `links`: how piece i's ink meets piece i + 1's (links.py), in digit heights; default: from the boxes'
-    gaps, never crossing. ink_* / cross_*: the link to the neighbour before / after; inner_ink: the widest
+    `links`: how piece i's ink meets piece i + 1's (links.py), in digit heights (the "one digit" model was
+    trained on these, so there is no guess from boxes). ink_* / cross_*: the link to the neighbour before /
+    after; inner_ink: the widest
     link inside the candidate, inner_cross: whether any link inside it crosses.
     """
     out = np.empty((len(candidates), len(GEOMETRY_FEATURES)))
     count = len(boxes)
     own = owners_of(count, owner)
-    links = box_links(boxes, ref) if links is None else links
     ink = np.clip(links[:, DISTANCE], 0.0, GAP_CLIP)
     crossing = links[:, CROSSES]
     for row, cand in enumerate(candidates):
@@ -122,14 +122,6 @@ def candidate_features(boxes: np.ndarray, candidates: Sequence[Candidate], ref: 
             *(_level(box, boxes[cand.start - 1], ref) if cand.start > 0 else (0.0, 0.0)),
             *(_level(box, boxes[cand.stop], ref) if cand.stop < count else (0.0, 0.0)),
         )
-    return out
-
-
-def box_links(boxes: np.ndarray, ref: float) -> np.ndarray:
-    """Links (links.py) guessed from boxes alone: the horizontal gap between consecutive boxes, no crossing."""
-    gaps = np.maximum(boxes[1:, 0], boxes[:-1, 0]) - np.minimum(boxes[1:, 2], boxes[:-1, 2])
-    out = np.zeros((max(len(boxes) - 1, 0), 2))
-    out[:, DISTANCE] = np.maximum(gaps, 0.0) / ref
     return out
 
 

@@ -41,8 +41,11 @@ def crosses(a: np.ndarray, b: np.ndarray) -> bool:
 
 def closest(a: np.ndarray, b: np.ndarray) -> float:
     """The smallest distance between polylines a and b (0 when they cross); a single point is a line too."""
-    if crosses(a, b):
-        return 0.0
+    return 0.0 if crosses(a, b) else _apart(a, b)
+
+
+def _apart(a: np.ndarray, b: np.ndarray) -> float:
+    """The smallest distance between polylines that do not cross: from a point of one to a segment of the other."""
     return min(_to_segments(a, b), _to_segments(b, a))
 
 
@@ -62,8 +65,8 @@ def stroke_links(lines: Sequence[np.ndarray], ref: float) -> np.ndarray:
     thin = [thinned(np.asarray(line, dtype=np.float64)) for line in lines]
     out = np.zeros((max(len(thin) - 1, 0), 2))
     for k in range(len(thin) - 1):
-        distance = closest(thin[k], thin[k + 1])
-        out[k] = distance / ref, float(distance == 0.0 and crosses(thin[k], thin[k + 1]))
+        cross = crosses(thin[k], thin[k + 1])  # once: a crossing is distance 0
+        out[k] = (0.0 if cross else _apart(thin[k], thin[k + 1]) / ref), float(cross)
     return out
 
 

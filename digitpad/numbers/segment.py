@@ -65,8 +65,8 @@ class CandidateTable:
 
 
 def candidate_table(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: int,
-                    owner: np.ndarray | None = None, ref: float | None = None,
-                    links: np.ndarray | None = None) -> CandidateTable:
+                    owner: np.ndarray | None = None, ref: float | None = None, *,
+                    links: np.ndarray) -> CandidateTable:
     """Measure every plausible candidate's geometry, render and read them all (one predict_batch call).
 
     `owner`: the stroke of each piece (candidates.enumerate_candidates); `ref`: the digit height
@@ -74,7 +74,8 @@ def candidate_table(rec: Recognizer, boxes: np.ndarray, render: Render, max_piec
     (candidates.candidate_features).
     """
     candidates = enumerate_candidates(len(boxes), max_pieces, owner)
-    geometry = candidate_features(boxes, candidates, reference_height(boxes) if ref is None else ref, owner, links)
+    geometry = candidate_features(boxes, candidates, reference_height(boxes) if ref is None else ref, owner,
+                                  links=links)
     keep = plausible(candidates, geometry)
     candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
     images = np.stack([render(c) for c in candidates]).astype(np.float32)
@@ -139,14 +140,14 @@ def best_runs(count: int, candidates: Sequence[Candidate], scores: np.ndarray) -
 def read_pieces(rec: Recognizer, boxes: np.ndarray, render: Render, max_pieces: int,
                 judge: Callable[[CandidateTable], np.ndarray] | None = None,
                 piece_ids: Sequence[int] | None = None, reread: Reread | None = None,
-                owner: np.ndarray | None = None, ref: float | None = None,
-                links: np.ndarray | None = None) -> tuple[NumberReading, list[Candidate]]:
+                owner: np.ndarray | None = None, ref: float | None = None, *,
+                links: np.ndarray) -> tuple[NumberReading, list[Candidate]]:
     """Segment and read pieces with `judge` (default_judge()): the reading and its candidates, left to right.
 
     Groups name the pieces' owners (default: each piece its own) by `piece_ids` (default 0..owners-1);
     `reread` gives the chosen digits' final probabilities and images (default: what the image model read).
     """
-    table = candidate_table(rec, boxes, render, max_pieces, owner, ref, links)
+    table = candidate_table(rec, boxes, render, max_pieces, owner, ref, links=links)
     scores = (judge or default_judge())(table) - CUT_COST * table.column("cut_start")
     chosen = best_runs(len(boxes), table.candidates, scores)
     chosen.sort(key=lambda k: _centre_x(boxes, table.candidates[k]))  # left to right, whatever the writing order

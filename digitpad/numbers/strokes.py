@@ -117,7 +117,7 @@ class StrokePieces:
 
     def table(self, rec: Recognizer) -> CandidateTable:
         """Every candidate read (segment.candidate_table)."""
-        return candidate_table(rec, self.boxes, self.render, MAX_PIECES, self.owner, self.ref, self.links)
+        return candidate_table(rec, self.boxes, self.render, MAX_PIECES, self.owner, self.ref, links=self.links)
 
     def merged_parts(self, cand: Candidate, ids: list[int] | None = None) -> list[Part]:
         """The candidate's ink as parts, one per stroke, strokes named by `ids` (default: cleaned indices)."""
