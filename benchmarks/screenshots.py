@@ -119,14 +119,14 @@ def draw_number(window, pendigits: Path, text: str = "2026", join: bool = False)
     import numpy as np
     from long_session import replay
 
-    from digitpad.numbers.compose import JOINED, compose_number, join_pairs
+    from digitpad.numbers.compose import JOINED, SPACED, compose_number, join_pairs
     from trainer.pendigits import load_pendigits, split_by_writer
 
     train, _heldout = split_by_writer(load_pendigits(pendigits))
     writer = [d for d in train if d.writer == train[0].writer]
     digits = [next(d for d in writer if d.label == int(c)) for c in text]
     rng = np.random.default_rng(1)
-    number = compose_number(digits, rng, gaps=JOINED, height=120.0) if join else compose_number(digits, rng, height=120.0)
+    number = compose_number(digits, rng, gaps=JOINED if join else SPACED, height=120.0)
     number = join_pairs(number, rng) if join else number
     canvas = window.canvas
     margin = 20.0  # paper units kept free at each side
